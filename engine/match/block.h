@@ -1,0 +1,50 @@
+/*
+ * block — the inverted index behind blocking: 64-bit keys (xxHash of a
+ * blocking key string) → posting lists of 32-bit record ids.
+ *
+ * A key whose posting list has grown past the cap is "over-shared" (a
+ * till's placeholder email, a shop's phone): probing it yields no
+ * candidates so that it can never glue strangers together. Such keys keep
+ * counting (so that removals below the cap revive them) but their ids are
+ * not stored past the cap + 1... see block.c for the exact rule.
+ *
+ * Not thread-safe by itself: the engine holds a read/write lock (any
+ * number of concurrent probes, one writer).
+ */
+#ifndef RECONNU_BLOCK_H
+#define RECONNU_BLOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct block_index;
+
+/** cap: posting-list size past which a key stops producing candidates.
+ *  NULL on ENOMEM. Free with block_index_delete. */
+struct block_index *block_index_new(uint32_t cap);
+void block_index_delete(struct block_index *idx);
+
+/** Hash of a blocking key: a kind tag (e.g. 'e' email) and a string. */
+uint64_t block_key(char kind, const char *s, size_t len);
+
+/** Adds rec under key (a duplicate (key, rec) is a no-op).
+ *  @retval 0 ok, -1 ENOMEM (index unchanged). */
+int block_index_add(struct block_index *idx, uint64_t key, uint32_t rec);
+/** Removes rec from key's list; absent is a no-op. */
+void block_index_remove(struct block_index *idx, uint64_t key, uint32_t rec);
+
+/** Posting list of key. Sets *ids/*n (borrowed: valid until the next
+ *  write to the index).
+ *  @retval 0 ok (n may be 0), 1 key is over-shared (n = 0). */
+int block_index_probe(const struct block_index *idx, uint64_t key,
+		      const uint32_t **ids, size_t *n);
+
+struct block_stats {
+	uint64_t keys;       /**< distinct keys with at least one record */
+	uint64_t postings;   /**< total (key, record) entries */
+	uint64_t oversized;  /**< keys currently past the cap */
+	uint64_t bytes;      /**< approximate heap used */
+};
+void block_index_stats(const struct block_index *idx, struct block_stats *st);
+
+#endif

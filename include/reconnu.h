@@ -1,0 +1,318 @@
+/*
+ * reconnu.h — public C API of the Reconnu identity-resolution engine.
+ *
+ * Reconnu keeps source records in memory, decides which ones describe the
+ * same person, keeps the identity graph of those decisions and serves a
+ * golden record per person (entity).
+ *
+ * Conventions
+ *  - Every function returns 0 (RECONNU_OK) or a negative RECONNU_E* code;
+ *    reconnu_last_error() gives a human-readable message for the calling
+ *    thread (valid until the next call on that thread). Library code never
+ *    prints.
+ *  - Input structs are caller-owned and only borrowed for the duration of
+ *    the call: the engine copies what it keeps.
+ *  - Result objects are allocated by the engine and freed by the caller
+ *    with the matching *_free() function. They are snapshots: they stay
+ *    valid after later writes.
+ *  - Thread safety: any number of concurrent readers (identify, get,
+ *    explain, stats) alongside writers; writes (upsert, delete, config) are
+ *    serialised internally.
+ *  - Strings are UTF-8, NUL-terminated; NULL and "" both mean "absent".
+ */
+#ifndef RECONNU_H
+#define RECONNU_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RECONNU_VERSION_MAJOR 0
+#define RECONNU_VERSION_MINOR 1
+#define RECONNU_VERSION_PATCH 0
+#define RECONNU_VERSION_STRING "0.1.0"
+
+/* ---- error codes ---------------------------------------------------- */
+enum reconnu_err {
+	RECONNU_OK = 0,
+	RECONNU_EINVAL = -1,    /**< bad input; message names the field */
+	RECONNU_ENOTFOUND = -2, /**< unknown record, entity or alias */
+	RECONNU_ENOMEM = -3,    /**< out of memory; nothing changed */
+	RECONNU_ELIMIT = -4,    /**< a configured limit would be exceeded */
+	RECONNU_EIO = -5,       /**< storage failure (persistence layer) */
+	RECONNU_ESTATE = -6,    /**< engine not in a state to serve this */
+};
+
+/** Message for the last failing call on this thread ("" if none). */
+const char *reconnu_last_error(void);
+/** Static name of an error code, e.g. "RECONNU_EINVAL". */
+const char *reconnu_strerror(int err);
+
+/* ---- input limits (validation caps, documented in README) ----------- */
+#define RECONNU_MAX_KEY_LEN 256       /**< source, source_id, id types */
+#define RECONNU_MAX_FIELD_LEN 1024    /**< any other single string */
+#define RECONNU_MAX_LIST 64           /**< emails, phones, addresses, ... */
+#define RECONNU_MAX_ATTRIBUTES 128    /**< free attributes per record */
+
+/* ---- input record --------------------------------------------------- */
+typedef struct reconnu_address {
+	const char *line1;
+	const char *line2;
+	const char *city;
+	const char *postcode;
+	const char *region;
+	const char *country; /**< ISO 3166-1 alpha-2, e.g. "FR" */
+} reconnu_address;
+
+typedef struct reconnu_identifier {
+	const char *type;  /**< e.g. "loyalty", "account", "national_id" */
+	const char *value; /**< exact-match evidence within the same type */
+} reconnu_identifier;
+
+typedef struct reconnu_consent {
+	const char *channel; /**< e.g. "email", "sms", "phone", "post" */
+	int granted;         /**< 1 = opt-in, 0 = opt-out */
+	int64_t at;          /**< statement time, unix milliseconds */
+} reconnu_consent;
+
+typedef struct reconnu_attr {
+	const char *key;
+	const char *value;
+} reconnu_attr;
+
+typedef struct reconnu_record {
+	const char *source;    /**< required: the source system, e.g. "eshop-fr" */
+	const char *source_id; /**< required: the record key in that source */
+	const char *given_name;
+	const char *family_name;
+	const char *full_name; /**< used when given/family are absent */
+	/** "YYYY", "YYYY-MM", "YYYY-MM-DD" or "YYYYMMDD" (partial precision) */
+	const char *birth_date;
+	const char *gender; /**< "M", "F", "X" or absent */
+	/** default country (ISO alpha-2) for phones without an international
+	 *  prefix; falls back to the first address's country. */
+	const char *country;
+	const char *const *emails;
+	size_t n_emails;
+	const char *const *phones;
+	size_t n_phones;
+	const reconnu_address *addresses;
+	size_t n_addresses;
+	const reconnu_identifier *identifiers;
+	size_t n_identifiers;
+	const reconnu_consent *consents;
+	size_t n_consents;
+	const reconnu_attr *attributes;
+	size_t n_attributes;
+	/** last change in the source, unix ms; 0 = unknown (then the order of
+	 *  upserts decides recency). */
+	int64_t updated_at;
+} reconnu_record;
+
+/* ---- decisions, explanations ---------------------------------------- */
+typedef enum reconnu_decision {
+	RECONNU_NO_MATCH = 0,
+	RECONNU_POSSIBLE = 1, /**< to be reviewed by a person */
+	RECONNU_MATCH = 2,    /**< linked automatically */
+} reconnu_decision;
+
+const char *reconnu_decision_name(reconnu_decision d);
+
+/** One compared attribute: the evidence behind a score. */
+typedef struct reconnu_feature {
+	const char *attribute; /**< "given_name", "birth_date", "email", ... */
+	const char *left;      /**< normalised value compared (may be "") */
+	const char *right;
+	const char *level;     /**< "exact", "nickname", "close", "far", "missing", ... */
+	double similarity;     /**< 0..1 where a similarity applies, else -1 */
+	double weight;         /**< log2 Bayes factor contributed */
+} reconnu_feature;
+
+typedef struct reconnu_explanation {
+	double prior_weight; /**< log2 prior odds */
+	double total_weight; /**< prior + sum of feature weights */
+	double probability;
+	reconnu_decision decision;
+	reconnu_feature *features;
+	size_t n_features;
+} reconnu_explanation;
+
+/* ---- golden record --------------------------------------------------- */
+/** A value with its provenance (the source record that gave it). */
+typedef struct reconnu_value {
+	const char *value;
+	const char *source;
+	const char *source_id;
+	int64_t updated_at;
+	uint32_t count; /**< member records carrying this (normalised) value */
+} reconnu_value;
+
+typedef struct reconnu_golden_address {
+	reconnu_address address;
+	const char *source;
+	const char *source_id;
+	int64_t updated_at;
+	uint32_t count;
+} reconnu_golden_address;
+
+typedef struct reconnu_golden_consent {
+	const char *channel;
+	int granted; /**< the most recent statement across all sources wins */
+	int64_t at;
+	const char *source;
+	const char *source_id;
+} reconnu_golden_consent;
+
+typedef struct reconnu_record_key {
+	const char *source;
+	const char *source_id;
+} reconnu_record_key;
+
+typedef struct reconnu_golden {
+	uint64_t entity_id;
+	uint64_t version; /**< bumped by every change to the entity */
+	reconnu_value given_name;  /**< .value NULL when unknown */
+	reconnu_value family_name;
+	reconnu_value full_name;
+	reconnu_value birth_date;
+	reconnu_value gender;
+	reconnu_value *emails; /**< every distinct value, most recent first */
+	size_t n_emails;
+	reconnu_value *phones; /**< E.164 */
+	size_t n_phones;
+	reconnu_golden_address *addresses;
+	size_t n_addresses;
+	reconnu_value *identifiers; /**< value is "type:value" */
+	size_t n_identifiers;
+	reconnu_golden_consent *consents;
+	size_t n_consents;
+	reconnu_attr *attributes;
+	reconnu_value *attribute_provenance; /**< parallel to attributes */
+	size_t n_attributes;
+	reconnu_record_key *members; /**< the source records, oldest first */
+	size_t n_members;
+	uint64_t *aliases; /**< absorbed entity ids that resolve here */
+	size_t n_aliases;
+} reconnu_golden;
+
+/** Frees a golden record returned by the engine (NULL is a no-op). */
+void reconnu_golden_free(reconnu_golden *g);
+
+/* ---- engine --------------------------------------------------------- */
+typedef struct reconnu reconnu; /**< opaque engine handle */
+
+typedef struct reconnu_config {
+	double match_threshold;    /**< auto-link at >= (default 0.96) */
+	double possible_threshold; /**< review band lower bound (default 0.90) */
+	uint32_t block_cap;        /**< posting list size past which a key stops
+	                                producing candidates (default 1000) */
+	uint32_t max_candidates;   /**< records scored per query (default 256) */
+	/** optional directory with given-name variant CSV files (columns
+	 *  original_name, alt_name); NULL = built-in table only */
+	const char *nicknames_dir;
+	/** source names in priority order for survivorship (highest first);
+	 *  NULL = most recent non-empty value wins */
+	const char *const *source_priority;
+	size_t n_source_priority;
+} reconnu_config;
+
+/** Fills *cfg with the defaults. */
+void reconnu_config_default(reconnu_config *cfg);
+
+/** Creates an empty in-memory engine. cfg may be NULL (defaults).
+ *  @retval 0 ok, *out owns the engine (free with reconnu_close). */
+int reconnu_open(const reconnu_config *cfg, reconnu **out);
+void reconnu_close(reconnu *r);
+
+/** Result of an upsert. */
+typedef struct reconnu_upsert_result {
+	uint64_t entity_id;       /**< entity now holding the record */
+	uint64_t entity_version;
+	reconnu_decision decision; /**< how the record was resolved */
+	double probability;        /**< best link probability (0 if none) */
+	int created;               /**< 1 new record, 0 replaced a known key */
+	uint32_t n_merged;         /**< entities absorbed into entity_id */
+	uint32_t n_split;          /**< entities split off by the update */
+} reconnu_upsert_result;
+
+/** Adds or replaces the record with key (source, source_id) and resolves
+ *  it. On error nothing changed. res may be NULL. */
+int reconnu_upsert(reconnu *r, const reconnu_record *rec,
+		   reconnu_upsert_result *res);
+
+/** Removes a record; its entity is re-resolved (it may split or vanish).
+ *  @retval RECONNU_ENOTFOUND unknown key. */
+int reconnu_delete(reconnu *r, const char *source, const char *source_id,
+		   reconnu_upsert_result *res);
+
+typedef struct reconnu_candidate {
+	uint64_t entity_id;
+	double probability;
+	reconnu_decision decision;
+	reconnu_record_key best_record; /**< the member that scored best */
+} reconnu_candidate;
+
+typedef struct reconnu_match {
+	reconnu_decision decision;
+	uint64_t entity_id;   /**< best entity, 0 when there is no candidate */
+	double probability;
+	reconnu_golden *golden; /**< of the best entity; NULL if none */
+	reconnu_candidate *candidates; /**< ranked, best first */
+	size_t n_candidates;
+	reconnu_explanation explanation; /**< query vs the best member */
+} reconnu_match;
+
+/** Read-only: which entity would this record belong to?
+ *  The record's source/source_id may be absent. max_candidates 0 = 10.
+ *  *out is owned by the caller: free with reconnu_match_free. */
+int reconnu_identify(reconnu *r, const reconnu_record *rec,
+		     size_t max_candidates, reconnu_match **out);
+void reconnu_match_free(reconnu_match *m);
+
+/** Golden record of an entity by id or by an absorbed id (alias).
+ *  @retval RECONNU_ENOTFOUND unknown id. */
+int reconnu_get_entity(reconnu *r, uint64_t entity_id, reconnu_golden **out);
+/** Golden record of the entity holding the record (source, source_id). */
+int reconnu_get_entity_by_key(reconnu *r, const char *source,
+			      const char *source_id, reconnu_golden **out);
+
+/** Explains the comparison of two records (neither is stored).
+ *  *out owned by caller: reconnu_explanation_free. */
+int reconnu_explain_records(reconnu *r, const reconnu_record *a,
+			    const reconnu_record *b,
+			    reconnu_explanation **out);
+/** Explains a record against an entity (its best-scoring member). */
+int reconnu_explain_entity(reconnu *r, const reconnu_record *a,
+			   uint64_t entity_id, reconnu_explanation **out);
+void reconnu_explanation_free(reconnu_explanation *e);
+
+typedef struct reconnu_stats {
+	uint64_t records;
+	uint64_t entities;
+	uint64_t aliases;
+	uint64_t edges;
+	uint64_t upserts;        /**< accepted upserts since open */
+	uint64_t deletes;
+	uint64_t identifies;
+	uint64_t rejected;       /**< writes refused by validation */
+	uint64_t merges;
+	uint64_t splits;
+	uint64_t possible_pairs; /**< POSSIBLE decisions recorded for review */
+	uint64_t blocking_keys;
+	uint64_t oversized_keys; /**< keys past block_cap (no candidates) */
+	uint64_t memory_bytes;   /**< approximate engine heap */
+} reconnu_stats;
+
+int reconnu_get_stats(reconnu *r, reconnu_stats *out);
+
+/** Checks a record without storing it (the same validation as upsert).
+ *  @retval RECONNU_EINVAL with a message naming the field. */
+int reconnu_validate(const reconnu_record *rec);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RECONNU_H */
