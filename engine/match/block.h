@@ -4,9 +4,9 @@
  *
  * A key whose posting list has grown past the cap is "over-shared" (a
  * till's placeholder email, a shop's phone): probing it yields no
- * candidates so that it can never glue strangers together. Such keys keep
- * counting (so that removals below the cap revive them) but their ids are
- * not stored past the cap + 1... see block.c for the exact rule.
+ * candidates so that it can never glue strangers together. Its list is
+ * still kept whole, so that deletions bringing it back under the cap make
+ * it useful again.
  *
  * Not thread-safe by itself: the engine holds a read/write lock (any
  * number of concurrent probes, one writer).
