@@ -1,2 +1,763 @@
-/* placeholder: module under construction */
-typedef int reconnu_placeholder_engine;
+/*
+ * engine — the reconnu.h façade: upsert, identify, get, delete, explain,
+ * stats over the store, the blocking index, the scorer, the identity graph
+ * and golden-record survivorship.
+ *
+ * Concurrency: one read/write lock. Validation and normalisation of the
+ * incoming record run before the lock is taken, so writers hold it only
+ * for blocking, scoring and the graph change; readers (identify, get,
+ * explain, stats) share it.
+ *
+ * Results handed to the caller live in one arena each ("box"), freed in
+ * one call.
+ */
+#include "reconnu.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "block.h"
+#include "golden.h"
+#include "graph.h"
+#include "norm.h"
+#include "score.h"
+#include "store.h"
+
+enum { MAX_KEYS = 160, MAX_LINKS = 8, MAX_POSSIBLE = 4 };
+
+struct reconnu {
+	pthread_rwlock_t lock;
+	reconnu_config cfg;
+	char **priority; /**< owned copy of cfg.source_priority */
+	struct golden_policy policy;
+	struct store *store;
+	struct graph *graph;
+	struct block_index *index;
+	struct score_model model;
+	struct norm_nicknames *nicknames;
+	double match_w, possible_w; /**< thresholds as weights */
+	_Atomic uint64_t upserts, deletes, identifies, rejected;
+};
+
+/* ---- errors ----------------------------------------------------------- */
+
+static _Thread_local char last_error[512];
+
+const char *reconnu_last_error(void)
+{
+	return last_error;
+}
+
+static int set_error(int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+static int ok(void)
+{
+	last_error[0] = 0;
+	return RECONNU_OK;
+}
+
+const char *reconnu_strerror(int err)
+{
+	switch (err) {
+	case RECONNU_OK: return "RECONNU_OK";
+	case RECONNU_EINVAL: return "RECONNU_EINVAL";
+	case RECONNU_ENOTFOUND: return "RECONNU_ENOTFOUND";
+	case RECONNU_ENOMEM: return "RECONNU_ENOMEM";
+	case RECONNU_ELIMIT: return "RECONNU_ELIMIT";
+	case RECONNU_EIO: return "RECONNU_EIO";
+	case RECONNU_ESTATE: return "RECONNU_ESTATE";
+	}
+	return "RECONNU_E?";
+}
+
+const char *reconnu_decision_name(reconnu_decision d)
+{
+	switch (d) {
+	case RECONNU_MATCH: return "MATCH";
+	case RECONNU_POSSIBLE: return "POSSIBLE";
+	case RECONNU_NO_MATCH: return "NO_MATCH";
+	}
+	return "?";
+}
+
+/* ---- result boxes ------------------------------------------------------ */
+
+struct box {
+	struct arena arena;
+	union {
+		reconnu_match m;
+		reconnu_golden g;
+		reconnu_explanation e;
+	} u;
+};
+
+#define BOX_OF(p) ((struct box *)((char *)(p)-offsetof(struct box, u)))
+
+static struct box *box_new(void)
+{
+	struct box *b = calloc(1, sizeof(*b));
+	if (b)
+		arena_create(&b->arena);
+	return b;
+}
+
+static void box_free(struct box *b)
+{
+	if (!b)
+		return;
+	arena_destroy(&b->arena);
+	free(b);
+}
+
+void reconnu_golden_free(reconnu_golden *g)
+{
+	if (g)
+		box_free(BOX_OF(g));
+}
+
+void reconnu_match_free(reconnu_match *m)
+{
+	if (m)
+		box_free(BOX_OF(m));
+}
+
+void reconnu_explanation_free(reconnu_explanation *e)
+{
+	if (e)
+		box_free(BOX_OF(e));
+}
+
+/* ---- open / close ------------------------------------------------------ */
+
+void reconnu_config_default(reconnu_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->match_threshold = 0.96;
+	cfg->possible_threshold = 0.90;
+	cfg->block_cap = 1000;
+	cfg->max_candidates = 256;
+}
+
+static double weight_of(double p)
+{
+	return log2(p / (1.0 - p));
+}
+
+void reconnu_close(reconnu *r)
+{
+	if (!r)
+		return;
+	pthread_rwlock_destroy(&r->lock);
+	store_delete(r->store);
+	graph_delete(r->graph);
+	block_index_delete(r->index);
+	norm_nicknames_delete(r->nicknames);
+	for (size_t i = 0; i < r->cfg.n_source_priority; i++)
+		free(r->priority[i]);
+	free(r->priority);
+	free(r);
+}
+
+int reconnu_open(const reconnu_config *cfg, reconnu **out)
+{
+	*out = NULL;
+	reconnu_config c;
+	if (cfg)
+		c = *cfg;
+	else
+		reconnu_config_default(&c);
+	if (!(c.match_threshold > 0 && c.match_threshold < 1) ||
+	    !(c.possible_threshold > 0 &&
+	      c.possible_threshold <= c.match_threshold))
+		return set_error(RECONNU_EINVAL,
+				 "thresholds: need 0 < possible <= match < 1");
+	if (!c.block_cap)
+		c.block_cap = 1000;
+	if (!c.max_candidates)
+		c.max_candidates = 256;
+	if (norm_global_init())
+		return set_error(RECONNU_ESTATE,
+				 "normalisation: ICU transliterators unavailable");
+	reconnu *r = calloc(1, sizeof(*r));
+	if (!r)
+		return set_error(RECONNU_ENOMEM, "out of memory");
+	pthread_rwlock_init(&r->lock, NULL);
+	r->cfg = c;
+	r->cfg.nicknames_dir = NULL;
+	r->cfg.n_source_priority = 0;
+	r->priority = calloc(c.n_source_priority + 1, sizeof(char *));
+	if (!r->priority)
+		goto oom;
+	for (size_t i = 0; i < c.n_source_priority; i++) {
+		if (!(r->priority[i] = strdup(c.source_priority[i])))
+			goto oom;
+		r->cfg.n_source_priority++;
+	}
+	r->cfg.source_priority = (const char *const *)r->priority;
+	r->policy.source_priority = r->cfg.source_priority;
+	r->policy.n_source_priority = r->cfg.n_source_priority;
+	r->store = store_new();
+	r->graph = graph_new();
+	r->index = block_index_new(c.block_cap);
+	r->nicknames = norm_nicknames_new();
+	if (!r->store || !r->graph || !r->index || !r->nicknames)
+		goto oom;
+	if (c.nicknames_dir &&
+	    norm_nicknames_load_dir(r->nicknames, c.nicknames_dir) < 0) {
+		reconnu_close(r);
+		return set_error(RECONNU_EINVAL,
+				 "nicknames_dir: cannot read \"%s\"",
+				 c.nicknames_dir);
+	}
+	score_model_default(&r->model);
+	r->match_w = weight_of(c.match_threshold);
+	r->possible_w = weight_of(c.possible_threshold);
+	*out = r;
+	return ok();
+oom:
+	reconnu_close(r);
+	return set_error(RECONNU_ENOMEM, "out of memory");
+}
+
+/* ---- blocking keys ------------------------------------------------------ */
+
+static void key_add(uint64_t *keys, size_t *n, char kind, const char *a,
+		    const char *b)
+{
+	if (*n >= MAX_KEYS || !a || !*a || (b && !*b))
+		return;
+	char buf[512];
+	int len = b ? snprintf(buf, sizeof(buf), "%s|%s", a, b)
+		    : snprintf(buf, sizeof(buf), "%s", a);
+	if (len <= 0 || (size_t)len >= sizeof(buf))
+		return;
+	keys[(*n)++] = block_key(kind, buf, (size_t)len);
+}
+
+/* The blocking keys of a record, most specific first. */
+static size_t rec_keys(const struct store_rec *r, uint64_t *keys)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < r->n_emails; i++)
+		key_add(keys, &n, 'e', r->emails[i], NULL);
+	for (size_t i = 0; i < r->n_phones; i++)
+		key_add(keys, &n, 'p', r->phones[i], NULL);
+	for (size_t i = 0; i < r->n_ids; i++)
+		key_add(keys, &n, 'i', r->ids[i], NULL);
+	char dob[16] = "";
+	if (r->birth.year && r->birth.month && r->birth.day)
+		snprintf(dob, sizeof(dob), "%04d%02d%02d", r->birth.year,
+			 r->birth.month, r->birth.day);
+	key_add(keys, &n, 'a', r->family, dob[0] ? dob : "");
+	key_add(keys, &n, 'b', r->given, dob[0] ? dob : "");
+	/* phonetic name pair, order-free (swapped names block together) */
+	if (*r->given_phon && *r->family_phon) {
+		int lt = strcmp(r->given_phon, r->family_phon) < 0;
+		key_add(keys, &n, 'c', lt ? r->given_phon : r->family_phon,
+			lt ? r->family_phon : r->given_phon);
+	}
+	for (size_t i = 0; i < r->n_addrs; i++) {
+		const struct store_addr *a = &r->addrs[i];
+		key_add(keys, &n, 'd', r->family, a->postcode);
+		key_add(keys, &n, 'f', r->given, a->postcode);
+		key_add(keys, &n, 'g', dob[0] ? dob : "", a->postcode);
+		key_add(keys, &n, 'h', r->family_phon, a->city);
+		key_add(keys, &n, 's', a->line, a->postcode);
+	}
+	/* names with the birth year: resists day/month typos */
+	if (r->birth.year && *r->given_phon && *r->family_phon) {
+		char y[8];
+		snprintf(y, sizeof(y), "%04d", r->birth.year);
+		char gf[256];
+		snprintf(gf, sizeof(gf), "%s|%s", r->given_phon, r->family_phon);
+		key_add(keys, &n, 'y', gf, y);
+	}
+	return n;
+}
+
+/* Candidate record ids for r (bounded, deduplicated, deterministic). */
+static size_t candidates(const reconnu *e, const struct store_rec *r,
+			 uint32_t *out, size_t cap, uint64_t *oversized)
+{
+	uint64_t keys[MAX_KEYS];
+	size_t nk = rec_keys(r, keys), n = 0;
+	enum { SET = 2048 };
+	uint32_t set[SET];
+	memset(set, 0xff, sizeof(set));
+	for (size_t k = 0; k < nk && n < cap; k++) {
+		const uint32_t *ids;
+		size_t m;
+		if (block_index_probe(e->index, keys[k], &ids, &m) == 1) {
+			if (oversized)
+				(*oversized)++;
+			continue;
+		}
+		for (size_t i = 0; i < m && n < cap; i++) {
+			uint32_t id = ids[i];
+			if (id == r->id)
+				continue;
+			size_t h = (id * 2654435761u) & (SET - 1);
+			while (set[h] != UINT32_MAX && set[h] != id)
+				h = (h + 1) & (SET - 1);
+			if (set[h] == id)
+				continue;
+			set[h] = id;
+			out[n++] = id;
+		}
+	}
+	return n;
+}
+
+/* ---- upsert / delete ---------------------------------------------------- */
+
+static void index_rec(reconnu *e, const struct store_rec *r, int add)
+{
+	uint64_t keys[MAX_KEYS];
+	size_t nk = rec_keys(r, keys);
+	for (size_t k = 0; k < nk; k++) {
+		if (add)
+			block_index_add(e->index, keys[k], r->id);
+		else
+			block_index_remove(e->index, keys[k], r->id);
+	}
+}
+
+static void fill_result(reconnu_upsert_result *res, const struct graph_change *c)
+{
+	if (!res)
+		return;
+	res->entity_id = c->entity_id;
+	res->entity_version = c->version;
+	res->n_merged += c->n_merged;
+	res->n_split += c->n_split;
+}
+
+static int cmp_link(const void *x, const void *y)
+{
+	const struct graph_link *a = x, *b = y;
+	if (a->weight != b->weight)
+		return a->weight > b->weight ? -1 : 1;
+	return (a->rec > b->rec) - (a->rec < b->rec);
+}
+
+int reconnu_upsert(reconnu *e, const reconnu_record *in,
+		   reconnu_upsert_result *res)
+{
+	if (res)
+		memset(res, 0, sizeof(*res));
+	if (!e || !in)
+		return set_error(RECONNU_EINVAL, "record: required");
+	char msg[256];
+	struct store_rec *rec;
+	int rc = store_rec_build(in, 1, &rec, msg, sizeof(msg));
+	if (rc) {
+		atomic_fetch_add_explicit(&e->rejected, 1, memory_order_relaxed);
+		return set_error(rc, "%s",
+				 rc == RECONNU_ENOMEM ? "out of memory" : msg);
+	}
+
+	pthread_rwlock_wrlock(&e->lock);
+	if (store_reserve(e->store)) {
+		pthread_rwlock_unlock(&e->lock);
+		store_rec_delete(rec);
+		return set_error(RECONNU_ENOMEM, "out of memory");
+	}
+	graph_begin_op(e->graph);
+	struct graph_change ch;
+	uint32_t old = store_lookup(e->store, rec->raw.source, rec->raw.source_id);
+	if (old != STORE_NONE) {
+		index_rec(e, store_get(e->store, old), 0);
+		graph_remove(e->graph, old, &ch);
+		fill_result(res, &ch);
+	}
+	store_put(e->store, rec);
+
+	uint32_t cand[1024];
+	size_t cap = e->cfg.max_candidates < 1024 ? e->cfg.max_candidates : 1024;
+	size_t nc = candidates(e, rec, cand, cap, NULL);
+	struct graph_link links[MAX_LINKS + MAX_POSSIBLE];
+	struct graph_link all[1024];
+	size_t na = 0;
+	double best = -INFINITY;
+	for (size_t i = 0; i < nc; i++) {
+		const struct store_rec *o = store_get(e->store, cand[i]);
+		double w = score_pair(&e->model, e->nicknames, rec, o, NULL);
+		if (w > best)
+			best = w;
+		if (w >= e->possible_w)
+			all[na++] = (struct graph_link){
+				cand[i], (float)w,
+				w >= e->match_w ? GRAPH_LINK : GRAPH_POSSIBLE};
+	}
+	qsort(all, na, sizeof(*all), cmp_link);
+	size_t nl = 0, n_link = 0, n_poss = 0;
+	for (size_t i = 0; i < na; i++) {
+		if (all[i].kind == GRAPH_LINK && n_link < MAX_LINKS) {
+			links[nl++] = all[i];
+			n_link++;
+		} else if (all[i].kind == GRAPH_POSSIBLE && n_poss < MAX_POSSIBLE) {
+			links[nl++] = all[i];
+			n_poss++;
+		}
+	}
+	if (graph_insert(e->graph, rec->id, links, nl, &ch)) {
+		/* out of memory inside the graph: take the record back out */
+		store_remove(e->store, rec->id);
+		pthread_rwlock_unlock(&e->lock);
+		return set_error(RECONNU_ENOMEM, "out of memory");
+	}
+	index_rec(e, rec, 1);
+	fill_result(res, &ch);
+	if (res) {
+		res->created = old == STORE_NONE;
+		res->probability = nc ? score_probability(best) : 0;
+		res->decision = n_link ? RECONNU_MATCH
+				: n_poss ? RECONNU_POSSIBLE
+					 : RECONNU_NO_MATCH;
+	}
+	pthread_rwlock_unlock(&e->lock);
+	atomic_fetch_add_explicit(&e->upserts, 1, memory_order_relaxed);
+	return ok();
+}
+
+int reconnu_delete(reconnu *e, const char *source, const char *source_id,
+		   reconnu_upsert_result *res)
+{
+	if (res)
+		memset(res, 0, sizeof(*res));
+	if (!source || !*source || !source_id || !*source_id)
+		return set_error(RECONNU_EINVAL, "%s: required",
+				 !source || !*source ? "source" : "source_id");
+	pthread_rwlock_wrlock(&e->lock);
+	uint32_t id = store_lookup(e->store, source, source_id);
+	if (id == STORE_NONE) {
+		pthread_rwlock_unlock(&e->lock);
+		return set_error(RECONNU_ENOTFOUND,
+				 "record (%s, %s): not found", source,
+				 source_id);
+	}
+	graph_begin_op(e->graph);
+	index_rec(e, store_get(e->store, id), 0);
+	struct graph_change ch;
+	graph_remove(e->graph, id, &ch);
+	store_remove(e->store, id);
+	fill_result(res, &ch);
+	pthread_rwlock_unlock(&e->lock);
+	atomic_fetch_add_explicit(&e->deletes, 1, memory_order_relaxed);
+	return ok();
+}
+
+int reconnu_validate(const reconnu_record *in)
+{
+	if (!in)
+		return set_error(RECONNU_EINVAL, "record: required");
+	if (norm_global_init())
+		return set_error(RECONNU_ESTATE, "normalisation unavailable");
+	char msg[256];
+	struct store_rec *rec;
+	int rc = store_rec_build(in, 1, &rec, msg, sizeof(msg));
+	if (rc)
+		return set_error(rc, "%s",
+				 rc == RECONNU_ENOMEM ? "out of memory" : msg);
+	store_rec_delete(rec);
+	return ok();
+}
+
+/* ---- results ------------------------------------------------------------ */
+
+static int explain_fill(struct arena *a, const reconnu *e,
+			const struct store_rec *x, const struct store_rec *y,
+			reconnu_explanation *out)
+{
+	struct score_explain ex;
+	double w = score_pair(&e->model, e->nicknames, x, y, &ex);
+	out->prior_weight = e->model.prior;
+	out->total_weight = w;
+	out->probability = score_probability(w);
+	out->decision = w >= e->match_w	     ? RECONNU_MATCH
+			: w >= e->possible_w ? RECONNU_POSSIBLE
+					     : RECONNU_NO_MATCH;
+	out->features = arena_alloc(a, (size_t)(ex.n + 1) * sizeof(reconnu_feature));
+	if (!out->features)
+		return RECONNU_ENOMEM;
+	for (int i = 0; i < ex.n; i++) {
+		const struct score_feature *f = &ex.f[i];
+		reconnu_feature *d = &out->features[i];
+		d->attribute = score_attr_name(f->attr);
+		d->level = (f->level == SCORE_EXACT || f->level == SCORE_CLOSE) &&
+					   ex.swapped &&
+					   (f->attr == SCORE_GIVEN ||
+					    f->attr == SCORE_FAMILY)
+				   ? (f->level == SCORE_EXACT ? "swapped-exact"
+							      : "swapped-close")
+				   : score_level_name(f->level);
+		d->left = arena_strdup(a, f->left);
+		d->right = arena_strdup(a, f->right);
+		d->similarity = f->similarity;
+		d->weight = f->weight;
+		if (!d->left || !d->right)
+			return RECONNU_ENOMEM;
+	}
+	out->n_features = (size_t)ex.n;
+	return 0;
+}
+
+struct ent_score {
+	const struct graph_entity *ent;
+	uint32_t best_rec;
+	double w;
+};
+
+static int cmp_ent(const void *x, const void *y)
+{
+	const struct ent_score *a = x, *b = y;
+	if (a->w != b->w)
+		return a->w > b->w ? -1 : 1;
+	return (a->ent->id > b->ent->id) - (a->ent->id < b->ent->id);
+}
+
+static reconnu_decision decide(const reconnu *e, double w)
+{
+	return w >= e->match_w	     ? RECONNU_MATCH
+	       : w >= e->possible_w ? RECONNU_POSSIBLE
+				    : RECONNU_NO_MATCH;
+}
+
+int reconnu_identify(reconnu *e, const reconnu_record *in,
+		     size_t max_candidates, reconnu_match **out)
+{
+	*out = NULL;
+	if (!in)
+		return set_error(RECONNU_EINVAL, "record: required");
+	if (!max_candidates)
+		max_candidates = 10;
+	char msg[256];
+	struct store_rec *q;
+	int rc = store_rec_build(in, 0, &q, msg, sizeof(msg));
+	if (rc)
+		return set_error(rc, "%s",
+				 rc == RECONNU_ENOMEM ? "out of memory" : msg);
+	struct box *b = box_new();
+	if (!b) {
+		store_rec_delete(q);
+		return set_error(RECONNU_ENOMEM, "out of memory");
+	}
+	reconnu_match *m = &b->u.m;
+
+	pthread_rwlock_rdlock(&e->lock);
+	uint32_t cand[1024];
+	size_t cap = e->cfg.max_candidates < 1024 ? e->cfg.max_candidates : 1024;
+	size_t nc = candidates(e, q, cand, cap, NULL);
+	struct ent_score es[1024];
+	size_t ne = 0;
+	for (size_t i = 0; i < nc; i++) {
+		const struct store_rec *o = store_get(e->store, cand[i]);
+		const struct graph_entity *ent = graph_entity_of(e->graph, cand[i]);
+		if (!o || !ent)
+			continue;
+		double w = score_pair(&e->model, e->nicknames, q, o, NULL);
+		size_t k = 0;
+		while (k < ne && es[k].ent != ent)
+			k++;
+		if (k == ne)
+			es[ne++] = (struct ent_score){ent, cand[i], w};
+		else if (w > es[k].w)
+			es[k].w = w, es[k].best_rec = cand[i];
+	}
+	qsort(es, ne, sizeof(*es), cmp_ent);
+	size_t nkeep = ne < max_candidates ? ne : max_candidates;
+	rc = 0;
+	m->candidates = arena_alloc(&b->arena, (nkeep + 1) * sizeof(*m->candidates));
+	if (!m->candidates)
+		rc = RECONNU_ENOMEM;
+	for (size_t i = 0; !rc && i < nkeep; i++) {
+		reconnu_candidate *c = &m->candidates[i];
+		const struct store_rec *o = store_get(e->store, es[i].best_rec);
+		c->entity_id = es[i].ent->id;
+		c->probability = score_probability(es[i].w);
+		c->decision = decide(e, es[i].w);
+		c->best_record.source = arena_strdup(&b->arena, o->raw.source);
+		c->best_record.source_id = arena_strdup(&b->arena, o->raw.source_id);
+		m->n_candidates++;
+	}
+	if (!rc && ne) {
+		m->entity_id = es[0].ent->id;
+		m->probability = score_probability(es[0].w);
+		m->decision = decide(e, es[0].w);
+		rc = explain_fill(&b->arena, e, q,
+				  store_get(e->store, es[0].best_rec),
+				  &m->explanation);
+		if (!rc && m->decision != RECONNU_NO_MATCH) {
+			m->golden = arena_alloc(&b->arena, sizeof(*m->golden));
+			rc = m->golden ? golden_build(e->store, es[0].ent,
+						      &e->policy, &b->arena,
+						      m->golden)
+				       : RECONNU_ENOMEM;
+		}
+	}
+	pthread_rwlock_unlock(&e->lock);
+	store_rec_delete(q);
+	atomic_fetch_add_explicit(&e->identifies, 1, memory_order_relaxed);
+	if (rc) {
+		box_free(b);
+		return set_error(rc, "out of memory");
+	}
+	*out = m;
+	return ok();
+}
+
+static int golden_out(reconnu *e, const struct graph_entity *ent,
+		      reconnu_golden **out)
+{
+	struct box *b = box_new();
+	if (!b)
+		return set_error(RECONNU_ENOMEM, "out of memory");
+	int rc = golden_build(e->store, ent, &e->policy, &b->arena, &b->u.g);
+	if (rc) {
+		box_free(b);
+		return set_error(rc, "out of memory");
+	}
+	*out = &b->u.g;
+	return ok();
+}
+
+int reconnu_get_entity(reconnu *e, uint64_t id, reconnu_golden **out)
+{
+	*out = NULL;
+	pthread_rwlock_rdlock(&e->lock);
+	const struct graph_entity *ent = graph_find(e->graph, id);
+	int rc = ent ? golden_out(e, ent, out)
+		     : set_error(RECONNU_ENOTFOUND,
+				 "entity %llu: not found (neither an entity "
+				 "nor an alias)",
+				 (unsigned long long)id);
+	pthread_rwlock_unlock(&e->lock);
+	return rc;
+}
+
+int reconnu_get_entity_by_key(reconnu *e, const char *source,
+			      const char *source_id, reconnu_golden **out)
+{
+	*out = NULL;
+	if (!source || !*source || !source_id || !*source_id)
+		return set_error(RECONNU_EINVAL, "%s: required",
+				 !source || !*source ? "source" : "source_id");
+	pthread_rwlock_rdlock(&e->lock);
+	uint32_t id = store_lookup(e->store, source, source_id);
+	const struct graph_entity *ent =
+		id == STORE_NONE ? NULL : graph_entity_of(e->graph, id);
+	int rc = ent ? golden_out(e, ent, out)
+		     : set_error(RECONNU_ENOTFOUND,
+				 "record (%s, %s): not found", source,
+				 source_id);
+	pthread_rwlock_unlock(&e->lock);
+	return rc;
+}
+
+int reconnu_explain_records(reconnu *e, const reconnu_record *a,
+			    const reconnu_record *b, reconnu_explanation **out)
+{
+	*out = NULL;
+	if (!a || !b)
+		return set_error(RECONNU_EINVAL, "%s: required",
+				 !a ? "left record" : "right record");
+	char msg[256];
+	struct store_rec *x = NULL, *y = NULL;
+	int rc = store_rec_build(a, 0, &x, msg, sizeof(msg));
+	if (rc)
+		return set_error(rc, "left record: %s", msg);
+	rc = store_rec_build(b, 0, &y, msg, sizeof(msg));
+	if (rc) {
+		store_rec_delete(x);
+		return set_error(rc, "right record: %s", msg);
+	}
+	struct box *bx = box_new();
+	rc = bx ? explain_fill(&bx->arena, e, x, y, &bx->u.e) : RECONNU_ENOMEM;
+	store_rec_delete(x);
+	store_rec_delete(y);
+	if (rc) {
+		box_free(bx);
+		return set_error(rc, "out of memory");
+	}
+	*out = &bx->u.e;
+	return ok();
+}
+
+int reconnu_explain_entity(reconnu *e, const reconnu_record *a, uint64_t id,
+			   reconnu_explanation **out)
+{
+	*out = NULL;
+	if (!a)
+		return set_error(RECONNU_EINVAL, "record: required");
+	char msg[256];
+	struct store_rec *x;
+	int rc = store_rec_build(a, 0, &x, msg, sizeof(msg));
+	if (rc)
+		return set_error(rc, "%s", msg);
+	pthread_rwlock_rdlock(&e->lock);
+	const struct graph_entity *ent = graph_find(e->graph, id);
+	if (!ent) {
+		pthread_rwlock_unlock(&e->lock);
+		store_rec_delete(x);
+		return set_error(RECONNU_ENOTFOUND, "entity %llu: not found",
+				 (unsigned long long)id);
+	}
+	const struct store_rec *best = NULL;
+	double bw = -INFINITY;
+	for (uint32_t i = 0; i < ent->n_members; i++) {
+		const struct store_rec *o = store_get(e->store, ent->members[i]);
+		double w = score_pair(&e->model, e->nicknames, x, o, NULL);
+		if (w > bw)
+			bw = w, best = o;
+	}
+	struct box *bx = box_new();
+	rc = bx && best ? explain_fill(&bx->arena, e, x, best, &bx->u.e)
+			: RECONNU_ENOMEM;
+	pthread_rwlock_unlock(&e->lock);
+	store_rec_delete(x);
+	if (rc) {
+		box_free(bx);
+		return set_error(rc, "out of memory");
+	}
+	*out = &bx->u.e;
+	return ok();
+}
+
+int reconnu_get_stats(reconnu *e, reconnu_stats *s)
+{
+	memset(s, 0, sizeof(*s));
+	pthread_rwlock_rdlock(&e->lock);
+	struct graph_stats gs;
+	struct block_stats bs;
+	graph_get_stats(e->graph, &gs);
+	block_index_stats(e->index, &bs);
+	s->records = store_count(e->store);
+	s->entities = gs.entities;
+	s->aliases = gs.aliases;
+	s->edges = gs.edges;
+	s->merges = gs.merges;
+	s->splits = gs.splits;
+	s->possible_pairs = gs.possible;
+	s->blocking_keys = bs.keys;
+	s->oversized_keys = bs.oversized;
+	s->memory_bytes = store_bytes(e->store) + gs.bytes + bs.bytes;
+	pthread_rwlock_unlock(&e->lock);
+	s->upserts = atomic_load(&e->upserts);
+	s->deletes = atomic_load(&e->deletes);
+	s->identifies = atomic_load(&e->identifies);
+	s->rejected = atomic_load(&e->rejected);
+	return ok();
+}

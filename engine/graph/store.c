@@ -1,2 +1,855 @@
-/* placeholder: module under construction */
-typedef int reconnu_placeholder_store;
+/*
+ * store — validated, normalised, immutable source records; see store.h.
+ *
+ * A record is built in a per-thread scratch buffer sized from an upper
+ * bound of its input (so the buffer never moves while pointers into it are
+ * taken), then copied into one exact-size allocation and its pointers are
+ * relocated. Layout of that allocation:
+ *
+ *   [struct store_rec][pointer arrays and structs][strings]
+ *
+ * Everything a record points to lives inside it; freeing is one free().
+ */
+#include "store.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+/* ---- scratch packing -------------------------------------------------- */
+
+struct pack {
+	char *buf;
+	size_t len, cap;
+};
+
+static _Thread_local char *tls_scratch;
+static _Thread_local size_t tls_scratch_cap;
+
+static void *pack_alloc(struct pack *p, size_t n)
+{
+	size_t off = (p->len + 7) & ~(size_t)7;
+	if (off + n > p->cap)
+		return NULL; /* cannot happen: cap is an upper bound */
+	p->len = off + n;
+	memset(p->buf + off, 0, n);
+	return p->buf + off;
+}
+
+static const char *pack_str(struct pack *p, const char *s)
+{
+	if (!s)
+		return NULL;
+	size_t n = strlen(s);
+	char *d = pack_alloc(p, n + 1);
+	if (d)
+		memcpy(d, s, n + 1);
+	return d;
+}
+
+/* Normalised form of s via fn into the pack; "" when fn finds nothing. */
+typedef int (*norm_fn)(const char *in, char *out, size_t cap);
+
+static const char *pack_norm(struct pack *p, norm_fn fn, const char *s)
+{
+	static const char empty[] = "";
+	if (!s || !*s)
+		return empty;
+	size_t room = 4 * strlen(s) + 16;
+	size_t off = p->len;
+	if (off + room > p->cap)
+		return empty;
+	int n = fn(s, p->buf + off, room);
+	if (n <= 0)
+		return empty;
+	p->len = off + (size_t)n + 1;
+	return p->buf + off;
+}
+
+static size_t str_bound(const char *s)
+{
+	return s ? 5 * strlen(s) + 32 : 0;
+}
+
+static size_t rec_bound(const reconnu_record *in)
+{
+	size_t b = sizeof(struct store_rec) + 4096;
+	b += str_bound(in->source) + str_bound(in->source_id);
+	b += 2 * (str_bound(in->given_name) + str_bound(in->family_name) +
+		  str_bound(in->full_name));
+	b += str_bound(in->birth_date) + str_bound(in->gender) +
+	     str_bound(in->country);
+	for (size_t i = 0; i < in->n_emails; i++)
+		b += 16 + 2 * str_bound(in->emails[i]);
+	for (size_t i = 0; i < in->n_phones; i++)
+		b += 16 + 2 * str_bound(in->phones[i]);
+	for (size_t i = 0; i < in->n_addresses; i++) {
+		const reconnu_address *a = &in->addresses[i];
+		b += sizeof(*a) + sizeof(struct store_addr) + 64;
+		b += 3 * (str_bound(a->line1) + str_bound(a->line2)) +
+		     2 * (str_bound(a->city) + str_bound(a->postcode) +
+			  str_bound(a->country)) +
+		     str_bound(a->region);
+	}
+	for (size_t i = 0; i < in->n_identifiers; i++)
+		b += sizeof(reconnu_identifier) + 16 +
+		     2 * (str_bound(in->identifiers[i].type) +
+			  str_bound(in->identifiers[i].value));
+	for (size_t i = 0; i < in->n_consents; i++)
+		b += sizeof(reconnu_consent) + str_bound(in->consents[i].channel);
+	for (size_t i = 0; i < in->n_attributes; i++)
+		b += sizeof(reconnu_attr) + str_bound(in->attributes[i].key) +
+		     str_bound(in->attributes[i].value);
+	return b;
+}
+
+/* ---- validation ------------------------------------------------------- */
+
+static int fail(char *msg, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, cap, fmt, ap);
+	va_end(ap);
+	return RECONNU_EINVAL;
+}
+
+/* Checks one string; name is printf'd with idx when idx >= 0. */
+static int check_str(const char *s, size_t max, const char *field, char *msg,
+		     size_t cap)
+{
+	if (!s)
+		return 0;
+	size_t n = strnlen(s, max + 1);
+	if (n > max)
+		return fail(msg, cap, "%s: longer than %zu bytes", field, max);
+	if (!norm_utf8_valid(s, n))
+		return fail(msg, cap, "%s: not valid UTF-8", field);
+	return 0;
+}
+
+static int check_list(const void *p, size_t n, size_t max, const char *field,
+		      char *msg, size_t cap)
+{
+	if (n && !p)
+		return fail(msg, cap, "%s: %zu items announced but none given",
+			    field, n);
+	if (n > max)
+		return fail(msg, cap, "%s: %zu items, at most %zu allowed",
+			    field, n, max);
+	return 0;
+}
+
+static int parse_gender(const char *g, char *out)
+{
+	*out = 0;
+	if (!g || !*g)
+		return 0;
+	char c = (char)toupper((unsigned char)g[0]);
+	const char *rest = g + 1;
+	if (!*rest || !strcasecmp(g, "male") || !strcasecmp(g, "female") ||
+	    !strcasecmp(g, "other")) {
+		if (c == 'M' || c == 'F' || c == 'X') {
+			*out = c;
+			return 0;
+		}
+		if (c == 'O') {
+			*out = 'X';
+			return 0;
+		}
+		if (c == 'U')
+			return 0;
+	}
+	if (!strcasecmp(g, "unknown"))
+		return 0;
+	return -1;
+}
+
+#define CHECK(s, max, ...)                                                   \
+	do {                                                                 \
+		char f_[96];                                                 \
+		snprintf(f_, sizeof(f_), __VA_ARGS__);                       \
+		if ((rc = check_str((s), (max), f_, msg, cap)))              \
+			return rc;                                           \
+	} while (0)
+
+static int validate(const reconnu_record *in, int require_key, char *msg,
+		    size_t cap)
+{
+	int rc;
+	if (require_key) {
+		if (!in->source || !*in->source)
+			return fail(msg, cap, "source: required");
+		if (!in->source_id || !*in->source_id)
+			return fail(msg, cap, "source_id: required");
+	}
+	CHECK(in->source, RECONNU_MAX_KEY_LEN, "source");
+	CHECK(in->source_id, RECONNU_MAX_KEY_LEN, "source_id");
+	CHECK(in->given_name, RECONNU_MAX_FIELD_LEN, "given_name");
+	CHECK(in->family_name, RECONNU_MAX_FIELD_LEN, "family_name");
+	CHECK(in->full_name, RECONNU_MAX_FIELD_LEN, "full_name");
+	CHECK(in->birth_date, RECONNU_MAX_FIELD_LEN, "birth_date");
+	CHECK(in->gender, RECONNU_MAX_FIELD_LEN, "gender");
+	CHECK(in->country, RECONNU_MAX_FIELD_LEN, "country");
+	if ((rc = check_list(in->emails, in->n_emails, RECONNU_MAX_LIST,
+			     "emails", msg, cap)) ||
+	    (rc = check_list(in->phones, in->n_phones, RECONNU_MAX_LIST,
+			     "phones", msg, cap)) ||
+	    (rc = check_list(in->addresses, in->n_addresses, RECONNU_MAX_LIST,
+			     "addresses", msg, cap)) ||
+	    (rc = check_list(in->identifiers, in->n_identifiers,
+			     RECONNU_MAX_LIST, "identifiers", msg, cap)) ||
+	    (rc = check_list(in->consents, in->n_consents, RECONNU_MAX_LIST,
+			     "consents", msg, cap)) ||
+	    (rc = check_list(in->attributes, in->n_attributes,
+			     RECONNU_MAX_ATTRIBUTES, "attributes", msg, cap)))
+		return rc;
+	for (size_t i = 0; i < in->n_emails; i++)
+		CHECK(in->emails[i], RECONNU_MAX_FIELD_LEN, "emails[%zu]", i);
+	for (size_t i = 0; i < in->n_phones; i++)
+		CHECK(in->phones[i], RECONNU_MAX_FIELD_LEN, "phones[%zu]", i);
+	for (size_t i = 0; i < in->n_addresses; i++) {
+		const reconnu_address *a = &in->addresses[i];
+		CHECK(a->line1, RECONNU_MAX_FIELD_LEN, "addresses[%zu].line1", i);
+		CHECK(a->line2, RECONNU_MAX_FIELD_LEN, "addresses[%zu].line2", i);
+		CHECK(a->city, RECONNU_MAX_FIELD_LEN, "addresses[%zu].city", i);
+		CHECK(a->postcode, RECONNU_MAX_FIELD_LEN,
+		      "addresses[%zu].postcode", i);
+		CHECK(a->region, RECONNU_MAX_FIELD_LEN, "addresses[%zu].region",
+		      i);
+		CHECK(a->country, RECONNU_MAX_FIELD_LEN,
+		      "addresses[%zu].country", i);
+	}
+	for (size_t i = 0; i < in->n_identifiers; i++) {
+		const reconnu_identifier *d = &in->identifiers[i];
+		if (!d->type || !*d->type)
+			return fail(msg, cap, "identifiers[%zu].type: required",
+				    i);
+		if (!d->value || !*d->value)
+			return fail(msg, cap,
+				    "identifiers[%zu].value: required", i);
+		CHECK(d->type, RECONNU_MAX_KEY_LEN, "identifiers[%zu].type", i);
+		CHECK(d->value, RECONNU_MAX_FIELD_LEN, "identifiers[%zu].value",
+		      i);
+	}
+	for (size_t i = 0; i < in->n_consents; i++) {
+		const reconnu_consent *c = &in->consents[i];
+		if (!c->channel || !*c->channel)
+			return fail(msg, cap, "consents[%zu].channel: required",
+				    i);
+		CHECK(c->channel, RECONNU_MAX_KEY_LEN, "consents[%zu].channel",
+		      i);
+		if (c->granted != 0 && c->granted != 1)
+			return fail(msg, cap,
+				    "consents[%zu].granted: must be 0 or 1", i);
+		if (c->at < 0)
+			return fail(msg, cap, "consents[%zu].at: negative", i);
+	}
+	for (size_t i = 0; i < in->n_attributes; i++) {
+		const reconnu_attr *a = &in->attributes[i];
+		if (!a->key || !*a->key)
+			return fail(msg, cap, "attributes[%zu].key: required",
+				    i);
+		CHECK(a->key, RECONNU_MAX_KEY_LEN, "attributes[%zu].key", i);
+		CHECK(a->value, RECONNU_MAX_FIELD_LEN, "attributes[%zu].value",
+		      i);
+	}
+	if (in->updated_at < 0)
+		return fail(msg, cap, "updated_at: negative");
+	struct norm_date d;
+	if (in->birth_date && *in->birth_date &&
+	    norm_date_parse(in->birth_date, &d) != NORM_OK)
+		return fail(msg, cap,
+			    "birth_date: \"%.32s\" is not a valid date "
+			    "(YYYY, YYYY-MM, YYYY-MM-DD or YYYYMMDD)",
+			    in->birth_date);
+	char g;
+	if (parse_gender(in->gender, &g))
+		return fail(msg, cap,
+			    "gender: \"%.16s\" is not one of M, F, X, unknown",
+			    in->gender);
+	return 0;
+}
+
+/* ---- building --------------------------------------------------------- */
+
+/* First UTF-8 code point of s is Han or Hangul (family name first). */
+static bool family_first_script(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	while (*u == ' ')
+		u++;
+	if ((u[0] & 0xF0) != 0xE0 || !u[1] || !u[2])
+		return false;
+	unsigned cp = ((u[0] & 0x0Fu) << 12) | ((u[1] & 0x3Fu) << 6) |
+		      (u[2] & 0x3Fu);
+	return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0xAC00 && cp <= 0xD7A3) ||
+	       (cp >= 0x3400 && cp <= 0x4DBF);
+}
+
+static const char *pack_phonetic(struct pack *p, const char *name, int first)
+{
+	static const char empty[] = "";
+	char word[256];
+	size_t n = 0;
+	for (const char *s = name; *s && n + 1 < sizeof(word); s++) {
+		if (*s == ' ') {
+			if (first)
+				break;
+			continue;
+		}
+		word[n++] = *s;
+	}
+	word[n] = 0;
+	if (!n)
+		return empty;
+	char code[64];
+	int k = norm_phonetic(word, code, sizeof(code));
+	if (k <= 0)
+		return empty;
+	return pack_str(p, code);
+}
+
+static void split_full(struct pack *p, struct store_rec *r, const char *full)
+{
+	const char *n = pack_norm(p, norm_name, full);
+	if (!*n)
+		return;
+	const char *sp_first = strchr(n, ' ');
+	const char *sp_last = strrchr(n, ' ');
+	if (!sp_first) {
+		r->family = n;
+		return;
+	}
+	char *copy = (char *)pack_str(p, n);
+	if (!copy)
+		return;
+	if (family_first_script(full)) {
+		size_t k = (size_t)(sp_first - n);
+		copy[k] = 0;
+		r->family = copy;
+		r->given = copy + k + 1;
+	} else {
+		size_t k = (size_t)(sp_last - n);
+		copy[k] = 0;
+		r->given = copy;
+		r->family = copy + k + 1;
+	}
+}
+
+static _Thread_local const char *tls_cc;
+static int norm_phone_cc(const char *in, char *out, size_t cap)
+{
+	return norm_phone(in, tls_cc, out, cap);
+}
+static _Thread_local const char *tls_pc_country;
+static int norm_postcode_cc(const char *in, char *out, size_t cap)
+{
+	return norm_postcode(in, tls_pc_country, out, cap);
+}
+
+static int norm_email_fn(const char *in, char *out, size_t cap)
+{
+	return norm_email(in, out, cap);
+}
+
+static int norm_identifier(const reconnu_identifier *d, char *out, size_t cap)
+{
+	size_t n = 0;
+	for (const char *s = d->type; *s; s++) {
+		if (n + 2 >= cap)
+			return NORM_ERANGE;
+		out[n++] = (char)tolower((unsigned char)*s);
+	}
+	out[n++] = ':';
+	size_t start = n;
+	for (const char *s = d->value; *s; s++) {
+		if (*s == ' ' || *s == '-' || *s == '.')
+			continue;
+		if (n + 1 >= cap)
+			return NORM_ERANGE;
+		out[n++] = (char)toupper((unsigned char)*s);
+	}
+	if (n == start)
+		return NORM_EEMPTY;
+	out[n] = 0;
+	return (int)n;
+}
+
+static bool in_list(const char **list, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(list[i], s))
+			return true;
+	return false;
+}
+
+/* Relocates every internal pointer of a record copied by delta bytes. */
+static void rel(const void *field, ptrdiff_t delta)
+{
+	char *p;
+	memcpy(&p, field, sizeof(p));
+	if (p) {
+		p += delta;
+		memcpy((void *)field, &p, sizeof(p));
+	}
+}
+#define REL(field) rel(&(field), delta)
+
+static void relocate(struct store_rec *r, ptrdiff_t delta)
+{
+	reconnu_record *w = &r->raw;
+	REL(w->source);
+	REL(w->source_id);
+	REL(w->given_name);
+	REL(w->family_name);
+	REL(w->full_name);
+	REL(w->birth_date);
+	REL(w->gender);
+	REL(w->country);
+	REL(w->emails);
+	for (size_t i = 0; i < w->n_emails; i++)
+		REL(((const char **)w->emails)[i]);
+	REL(w->phones);
+	for (size_t i = 0; i < w->n_phones; i++)
+		REL(((const char **)w->phones)[i]);
+	REL(w->addresses);
+	for (size_t i = 0; i < w->n_addresses; i++) {
+		reconnu_address *a = (reconnu_address *)&w->addresses[i];
+		REL(a->line1);
+		REL(a->line2);
+		REL(a->city);
+		REL(a->postcode);
+		REL(a->region);
+		REL(a->country);
+	}
+	REL(w->identifiers);
+	for (size_t i = 0; i < w->n_identifiers; i++) {
+		reconnu_identifier *d = (reconnu_identifier *)&w->identifiers[i];
+		REL(d->type);
+		REL(d->value);
+	}
+	REL(w->consents);
+	for (size_t i = 0; i < w->n_consents; i++)
+		REL(((reconnu_consent *)w->consents)[i].channel);
+	REL(w->attributes);
+	for (size_t i = 0; i < w->n_attributes; i++) {
+		reconnu_attr *a = (reconnu_attr *)&w->attributes[i];
+		REL(a->key);
+		REL(a->value);
+	}
+	REL(r->given);
+	REL(r->family);
+	REL(r->given_phon);
+	REL(r->family_phon);
+	REL(r->emails);
+	for (size_t i = 0; i < r->n_emails; i++)
+		REL(r->emails[i]);
+	REL(r->phones);
+	for (size_t i = 0; i < r->n_phones; i++)
+		REL(r->phones[i]);
+	REL(r->addrs);
+	for (size_t i = 0; i < r->n_addrs; i++) {
+		REL(r->addrs[i].line);
+		REL(r->addrs[i].city);
+		REL(r->addrs[i].postcode);
+		REL(r->addrs[i].country);
+	}
+	REL(r->ids);
+	for (size_t i = 0; i < r->n_ids; i++)
+		REL(r->ids[i]);
+}
+
+/* Strings that point at the static "" must not be relocated: pack them. */
+static const char *own(struct pack *p, const char *s)
+{
+	if (s && !*s) {
+		char *d = pack_alloc(p, 1);
+		return d ? d : s;
+	}
+	return s;
+}
+
+int store_rec_build(const reconnu_record *in, int require_key,
+		    struct store_rec **out, char *msg, size_t msg_cap)
+{
+	*out = NULL;
+	if (msg_cap)
+		msg[0] = 0;
+	int rc = validate(in, require_key, msg, msg_cap);
+	if (rc)
+		return rc;
+
+	size_t need = rec_bound(in);
+	if (need > tls_scratch_cap) {
+		char *b = realloc(tls_scratch, need);
+		if (!b)
+			return RECONNU_ENOMEM;
+		tls_scratch = b;
+		tls_scratch_cap = need;
+	}
+	struct pack p = {tls_scratch, 0, tls_scratch_cap};
+	struct store_rec *r = pack_alloc(&p, sizeof(*r));
+	r->id = STORE_NONE;
+	r->updated_at = in->updated_at;
+
+	/* raw copy */
+	reconnu_record *w = &r->raw;
+	w->source = pack_str(&p, in->source);
+	w->source_id = pack_str(&p, in->source_id);
+	w->given_name = pack_str(&p, in->given_name);
+	w->family_name = pack_str(&p, in->family_name);
+	w->full_name = pack_str(&p, in->full_name);
+	w->birth_date = pack_str(&p, in->birth_date);
+	w->gender = pack_str(&p, in->gender);
+	w->country = pack_str(&p, in->country);
+	w->updated_at = in->updated_at;
+	if (in->n_emails) {
+		const char **e = pack_alloc(&p, in->n_emails * sizeof(char *));
+		for (size_t i = 0; i < in->n_emails; i++)
+			e[i] = pack_str(&p, in->emails[i] ? in->emails[i] : "");
+		w->emails = e;
+		w->n_emails = in->n_emails;
+	}
+	if (in->n_phones) {
+		const char **e = pack_alloc(&p, in->n_phones * sizeof(char *));
+		for (size_t i = 0; i < in->n_phones; i++)
+			e[i] = pack_str(&p, in->phones[i] ? in->phones[i] : "");
+		w->phones = e;
+		w->n_phones = in->n_phones;
+	}
+	if (in->n_addresses) {
+		reconnu_address *a =
+			pack_alloc(&p, in->n_addresses * sizeof(*a));
+		for (size_t i = 0; i < in->n_addresses; i++) {
+			const reconnu_address *s = &in->addresses[i];
+			a[i].line1 = pack_str(&p, s->line1);
+			a[i].line2 = pack_str(&p, s->line2);
+			a[i].city = pack_str(&p, s->city);
+			a[i].postcode = pack_str(&p, s->postcode);
+			a[i].region = pack_str(&p, s->region);
+			a[i].country = pack_str(&p, s->country);
+		}
+		w->addresses = a;
+		w->n_addresses = in->n_addresses;
+	}
+	if (in->n_identifiers) {
+		reconnu_identifier *d =
+			pack_alloc(&p, in->n_identifiers * sizeof(*d));
+		for (size_t i = 0; i < in->n_identifiers; i++) {
+			d[i].type = pack_str(&p, in->identifiers[i].type);
+			d[i].value = pack_str(&p, in->identifiers[i].value);
+		}
+		w->identifiers = d;
+		w->n_identifiers = in->n_identifiers;
+	}
+	if (in->n_consents) {
+		reconnu_consent *c =
+			pack_alloc(&p, in->n_consents * sizeof(*c));
+		for (size_t i = 0; i < in->n_consents; i++) {
+			c[i] = in->consents[i];
+			c[i].channel = pack_str(&p, in->consents[i].channel);
+		}
+		w->consents = c;
+		w->n_consents = in->n_consents;
+	}
+	if (in->n_attributes) {
+		reconnu_attr *a = pack_alloc(&p, in->n_attributes * sizeof(*a));
+		for (size_t i = 0; i < in->n_attributes; i++) {
+			a[i].key = pack_str(&p, in->attributes[i].key);
+			a[i].value = pack_str(&p, in->attributes[i].value
+							  ? in->attributes[i].value
+							  : "");
+		}
+		w->attributes = a;
+		w->n_attributes = in->n_attributes;
+	}
+
+	/* normalised forms */
+	r->given = pack_norm(&p, norm_name, in->given_name);
+	r->family = pack_norm(&p, norm_name, in->family_name);
+	if (!*r->given && !*r->family && in->full_name)
+		split_full(&p, r, in->full_name);
+	r->given_phon = pack_phonetic(&p, r->given, 1);
+	r->family_phon = pack_phonetic(&p, r->family, 0);
+	if (in->birth_date && *in->birth_date)
+		norm_date_parse(in->birth_date, &r->birth);
+	parse_gender(in->gender, &r->gender);
+
+	char cc[8] = "";
+	const char *ccsrc = in->country;
+	if ((!ccsrc || !*ccsrc) && in->n_addresses)
+		ccsrc = in->addresses[0].country;
+	if (ccsrc && *ccsrc && norm_country(ccsrc, cc, sizeof(cc)) <= 0)
+		cc[0] = 0;
+
+	if (in->n_emails) {
+		r->emails = pack_alloc(&p, in->n_emails * sizeof(char *));
+		for (size_t i = 0; i < in->n_emails; i++) {
+			const char *e = pack_norm(&p, norm_email_fn, in->emails[i]);
+			if (*e && !in_list(r->emails, r->n_emails, e))
+				r->emails[r->n_emails++] = e;
+		}
+	}
+	if (in->n_phones) {
+		tls_cc = cc[0] ? cc : NULL;
+		r->phones = pack_alloc(&p, in->n_phones * sizeof(char *));
+		for (size_t i = 0; i < in->n_phones; i++) {
+			const char *e = pack_norm(&p, norm_phone_cc, in->phones[i]);
+			if (*e && !in_list(r->phones, r->n_phones, e))
+				r->phones[r->n_phones++] = e;
+		}
+	}
+	if (in->n_addresses) {
+		r->addrs = pack_alloc(&p, in->n_addresses * sizeof(*r->addrs));
+		for (size_t i = 0; i < in->n_addresses; i++) {
+			const reconnu_address *s = &in->addresses[i];
+			struct store_addr *a = &r->addrs[r->n_addrs];
+			char line[2 * RECONNU_MAX_FIELD_LEN + 2];
+			snprintf(line, sizeof(line), "%s %s",
+				 s->line1 ? s->line1 : "",
+				 s->line2 ? s->line2 : "");
+			char acc[8] = "";
+			if (s->country && *s->country &&
+			    norm_country(s->country, acc, sizeof(acc)) <= 0)
+				acc[0] = 0;
+			tls_pc_country = acc[0] ? acc : (cc[0] ? cc : NULL);
+			a->line = own(&p, pack_norm(&p, norm_text, line));
+			a->city = own(&p, pack_norm(&p, norm_text, s->city));
+			a->postcode =
+				own(&p, pack_norm(&p, norm_postcode_cc, s->postcode));
+			a->country = pack_str(&p, acc[0] ? acc : cc);
+			if (*a->line || *a->city || *a->postcode)
+				r->n_addrs++;
+		}
+	}
+	if (in->n_identifiers) {
+		r->ids = pack_alloc(&p, in->n_identifiers * sizeof(char *));
+		for (size_t i = 0; i < in->n_identifiers; i++) {
+			char buf[RECONNU_MAX_KEY_LEN + RECONNU_MAX_FIELD_LEN + 2];
+			if (norm_identifier(&in->identifiers[i], buf,
+					    sizeof(buf)) > 0 &&
+			    !in_list(r->ids, r->n_ids, buf))
+				r->ids[r->n_ids++] = pack_str(&p, buf);
+		}
+	}
+	r->given = own(&p, r->given);
+	r->family = own(&p, r->family);
+	r->given_phon = own(&p, r->given_phon);
+	r->family_phon = own(&p, r->family_phon);
+
+	struct store_rec *final = malloc(p.len);
+	if (!final)
+		return RECONNU_ENOMEM;
+	memcpy(final, p.buf, p.len);
+	relocate(final, (char *)final - p.buf);
+	final->bytes = p.len;
+	*out = final;
+	return 0;
+}
+
+void store_rec_delete(struct store_rec *r)
+{
+	free(r);
+}
+
+/* ---- the store -------------------------------------------------------- */
+
+struct slot {
+	uint64_t hash; /**< 0 = empty */
+	uint32_t id;
+};
+
+struct store {
+	struct store_rec **recs; /**< by id; NULL once removed */
+	uint32_t n_ids, cap_ids;
+	struct slot *slots;
+	size_t mask; /**< slots - 1 (power of two) */
+	size_t used;
+	uint64_t live, bytes, next_seq;
+};
+
+static uint64_t key_hash(const char *source, const char *source_id)
+{
+	XXH3_state_t st;
+	XXH3_64bits_reset(&st);
+	XXH3_64bits_update(&st, source, strlen(source) + 1);
+	XXH3_64bits_update(&st, source_id, strlen(source_id));
+	uint64_t h = XXH3_64bits_digest(&st);
+	return h ? h : 1;
+}
+
+struct store *store_new(void)
+{
+	struct store *st = calloc(1, sizeof(*st));
+	if (!st)
+		return NULL;
+	st->slots = calloc(1024, sizeof(*st->slots));
+	if (!st->slots) {
+		free(st);
+		return NULL;
+	}
+	st->mask = 1023;
+	st->next_seq = 1;
+	return st;
+}
+
+void store_delete(struct store *st)
+{
+	if (!st)
+		return;
+	for (uint32_t i = 0; i < st->n_ids; i++)
+		free(st->recs[i]);
+	free(st->recs);
+	free(st->slots);
+	free(st);
+}
+
+static size_t find_slot(const struct store *st, uint64_t h, const char *source,
+			const char *source_id)
+{
+	size_t i = h & st->mask;
+	for (;;) {
+		const struct slot *s = &st->slots[i];
+		if (!s->hash)
+			return i;
+		if (s->hash == h) {
+			const struct store_rec *r = st->recs[s->id];
+			if (!strcmp(r->raw.source, source) &&
+			    !strcmp(r->raw.source_id, source_id))
+				return i;
+		}
+		i = (i + 1) & st->mask;
+	}
+}
+
+uint32_t store_lookup(const struct store *st, const char *source,
+		      const char *source_id)
+{
+	if (!source || !source_id)
+		return STORE_NONE;
+	size_t i = find_slot(st, key_hash(source, source_id), source,
+			     source_id);
+	return st->slots[i].hash ? st->slots[i].id : STORE_NONE;
+}
+
+const struct store_rec *store_get(const struct store *st, uint32_t id)
+{
+	return id < st->n_ids ? st->recs[id] : NULL;
+}
+
+static int grow_slots(struct store *st)
+{
+	size_t ncap = (st->mask + 1) * 2;
+	struct slot *ns = calloc(ncap, sizeof(*ns));
+	if (!ns)
+		return RECONNU_ENOMEM;
+	for (size_t i = 0; i <= st->mask; i++) {
+		struct slot s = st->slots[i];
+		if (!s.hash)
+			continue;
+		size_t j = s.hash & (ncap - 1);
+		while (ns[j].hash)
+			j = (j + 1) & (ncap - 1);
+		ns[j] = s;
+	}
+	free(st->slots);
+	st->slots = ns;
+	st->mask = ncap - 1;
+	return 0;
+}
+
+int store_reserve(struct store *st)
+{
+	if ((st->used + 1) * 10 > (st->mask + 1) * 7 && grow_slots(st))
+		return RECONNU_ENOMEM;
+	if (st->n_ids == st->cap_ids) {
+		uint32_t ncap = st->cap_ids ? st->cap_ids * 2 : 1024;
+		struct store_rec **nr = realloc(st->recs, ncap * sizeof(*nr));
+		if (!nr)
+			return RECONNU_ENOMEM;
+		st->recs = nr;
+		st->cap_ids = ncap;
+	}
+	return 0;
+}
+
+int store_put(struct store *st, struct store_rec *rec)
+{
+	uint64_t h = key_hash(rec->raw.source, rec->raw.source_id);
+	size_t i = find_slot(st, h, rec->raw.source, rec->raw.source_id);
+	rec->seq = st->next_seq++;
+	if (st->slots[i].hash) {
+		uint32_t id = st->slots[i].id;
+		struct store_rec *old = st->recs[id];
+		rec->id = id;
+		rec->created = old->created;
+		st->bytes += rec->bytes;
+		st->bytes -= old->bytes;
+		st->recs[id] = rec;
+		free(old);
+		return 0;
+	}
+	if (store_reserve(st))
+		return RECONNU_ENOMEM;
+	i = find_slot(st, h, rec->raw.source, rec->raw.source_id);
+	rec->id = st->n_ids++;
+	rec->created = rec->seq;
+	st->recs[rec->id] = rec;
+	st->slots[i].hash = h;
+	st->slots[i].id = rec->id;
+	st->used++;
+	st->live++;
+	st->bytes += rec->bytes;
+	return 0;
+}
+
+void store_remove(struct store *st, uint32_t id)
+{
+	struct store_rec *r = id < st->n_ids ? st->recs[id] : NULL;
+	if (!r)
+		return;
+	uint64_t h = key_hash(r->raw.source, r->raw.source_id);
+	size_t i = find_slot(st, h, r->raw.source, r->raw.source_id);
+	/* backward-shift deletion keeps probe chains intact */
+	size_t j = i;
+	for (;;) {
+		j = (j + 1) & st->mask;
+		if (!st->slots[j].hash)
+			break;
+		size_t home = st->slots[j].hash & st->mask;
+		if ((j > i && (home <= i || home > j)) ||
+		    (j < i && (home <= i && home > j))) {
+			st->slots[i] = st->slots[j];
+			i = j;
+		}
+	}
+	st->slots[i].hash = 0;
+	st->used--;
+	st->live--;
+	st->bytes -= r->bytes;
+	st->recs[id] = NULL;
+	st->next_seq++;
+	free(r);
+}
+
+uint32_t store_id_limit(const struct store *st)
+{
+	return st->n_ids;
+}
+
+uint64_t store_count(const struct store *st)
+{
+	return st->live;
+}
+
+uint64_t store_bytes(const struct store *st)
+{
+	return st->bytes + (st->mask + 1) * sizeof(struct slot) +
+	       st->cap_ids * sizeof(struct store_rec *);
+}

@@ -1,0 +1,103 @@
+/*
+ * store — the source records. Each record is validated, normalised once
+ * (names to Latin ASCII, emails, E.164 phones, postcodes, dates) and kept
+ * immutable in a single allocation together with a deep copy of the input
+ * (the golden record serves the values as the sources gave them).
+ *
+ * (source, source_id) → dense record id through an open-addressing map
+ * keyed with xxHash. Record ids are never reused, so that replay of the
+ * same op log gives the same ids.
+ *
+ * Not thread-safe by itself: the engine's read/write lock protects it.
+ */
+#ifndef RECONNU_STORE_H
+#define RECONNU_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "norm.h"
+#include "reconnu.h"
+
+#define STORE_NONE UINT32_MAX
+
+/** A normalised address. */
+struct store_addr {
+	const char *line;     /**< norm_text(line1 + " " + line2), "" if none */
+	const char *city;     /**< norm_text(city) */
+	const char *postcode; /**< norm_postcode */
+	const char *country;  /**< alpha-2 or "" */
+};
+
+/** One source record: immutable once built, freed by store_rec_delete. */
+struct store_rec {
+	uint32_t id;         /**< dense id, STORE_NONE until stored */
+	uint64_t created;    /**< op sequence of the key's first upsert */
+	uint64_t seq;        /**< op sequence of this version */
+	int64_t updated_at;  /**< from the input; 0 = unknown */
+	reconnu_record raw;  /**< deep copy of the input */
+	/* normalised forms, "" when absent */
+	const char *given;   /**< "robert" ("jean luc" for Jean-Luc) */
+	const char *family;
+	const char *given_phon;  /**< norm_phonetic of the first given word */
+	const char *family_phon; /**< norm_phonetic of the family name */
+	struct norm_date birth;
+	char gender;         /**< 'M', 'F', 'X' or 0 */
+	const char **emails;
+	const char **phones; /**< E.164 */
+	struct store_addr *addrs;
+	const char **ids;    /**< "type:value" */
+	uint8_t n_emails, n_phones, n_addrs, n_ids;
+	size_t bytes;        /**< size of the allocation */
+};
+
+/**
+ * Validates and normalises in into a new record (not yet stored).
+ * Values that cannot be normalised (a phone without digits, a malformed
+ * email) are kept in raw but leave no normalised form: they are not
+ * errors. Errors are structural: missing key, invalid UTF-8, NUL bytes,
+ * oversize fields or lists, impossible dates.
+ * @retval 0 ok, *out owned by the caller (store_rec_delete or store_put).
+ * @retval RECONNU_EINVAL with msg (NUL-terminated, naming the field).
+ * @retval RECONNU_ENOMEM
+ * require_key: 0 for identify/explain queries, where source/source_id may
+ * be absent.
+ */
+int store_rec_build(const reconnu_record *in, int require_key,
+		    struct store_rec **out, char *msg, size_t msg_cap);
+void store_rec_delete(struct store_rec *r);
+
+struct store;
+
+struct store *store_new(void);
+/** Frees the store and every record in it. */
+void store_delete(struct store *st);
+
+/** Record id for a key, or STORE_NONE. */
+uint32_t store_lookup(const struct store *st, const char *source,
+		      const char *source_id);
+/** The record with this id, or NULL (deleted / never used). Borrowed:
+ *  valid until the record is replaced or removed. */
+const struct store_rec *store_get(const struct store *st, uint32_t id);
+
+/**
+ * Stores rec (ownership passes to the store). If its key is known the old
+ * version is freed and rec takes over its id and its created sequence.
+ * Sets rec->id. @retval 0, or RECONNU_ENOMEM (nothing changed, caller
+ * still owns rec).
+ */
+int store_put(struct store *st, struct store_rec *rec);
+/** Removes and frees the record. */
+void store_remove(struct store *st, uint32_t id);
+
+/** Reserves room so that store_put of a new key cannot fail with ENOMEM.
+ *  @retval 0 or RECONNU_ENOMEM. */
+int store_reserve(struct store *st);
+
+/** Highest id ever handed out + 1 (ids are below this). */
+uint32_t store_id_limit(const struct store *st);
+uint64_t store_count(const struct store *st);
+uint64_t store_bytes(const struct store *st);
+
+#endif
