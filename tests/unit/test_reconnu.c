@@ -1,0 +1,395 @@
+/* Unit test: the public API end to end (engine façade). */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "reconnu.h"
+#include "unit.h"
+
+static reconnu *open_default(void)
+{
+	reconnu *r = NULL;
+	if (reconnu_open(NULL, &r) != 0)
+		return NULL;
+	return r;
+}
+
+static reconnu_stats stats(reconnu *r)
+{
+	reconnu_stats s;
+	reconnu_get_stats(r, &s);
+	return s;
+}
+
+/* A person record with one email and one phone (either may be NULL). */
+static reconnu_record person(const char *src, const char *id, const char *given,
+			     const char *family, const char *dob,
+			     const char **email, const char **phone)
+{
+	reconnu_record rec = {0};
+	rec.source = src;
+	rec.source_id = id;
+	rec.given_name = given;
+	rec.family_name = family;
+	rec.birth_date = dob;
+	rec.country = "FR";
+	if (email && *email) {
+		rec.emails = email;
+		rec.n_emails = 1;
+	}
+	if (phone && *phone) {
+		rec.phones = phone;
+		rec.n_phones = 1;
+	}
+	return rec;
+}
+
+static void expect_einval(reconnu *r, reconnu_record *rec, const char *field,
+			  const char *what)
+{
+	reconnu_stats before = stats(r);
+	int rc = reconnu_upsert(r, rec, NULL);
+	if (!ok(rc == RECONNU_EINVAL, what))
+		printf("#   rc=%d\n", rc);
+	if (!ok(strstr(reconnu_last_error(), field) != NULL,
+		"error message names the field"))
+		printf("#   message: %s\n", reconnu_last_error());
+	reconnu_stats after = stats(r);
+	ok(after.records == before.records && after.entities == before.entities,
+	   "a rejected record changes nothing");
+}
+
+static void test_validation(void)
+{
+	reconnu *r = open_default();
+	ok(r != NULL, "open with defaults");
+	const char *em[] = {"a@b.fr"};
+	reconnu_record rec = person("eshop", "1", "Anne", "Martin", NULL, em, NULL);
+	rec.source = NULL;
+	expect_einval(r, &rec, "source", "missing source");
+	rec = person("eshop", "", "Anne", "Martin", NULL, em, NULL);
+	expect_einval(r, &rec, "source_id", "empty source_id");
+	rec = person("eshop", "1", "An\xC3\x28ne", "Martin", NULL, em, NULL);
+	expect_einval(r, &rec, "given_name", "invalid UTF-8 in a name");
+	rec = person("eshop", "1", "Anne", "\xED\xA0\x80x", NULL, em, NULL);
+	expect_einval(r, &rec, "family_name", "UTF-8 surrogate in a name");
+	char *big = malloc(RECONNU_MAX_FIELD_LEN + 2);
+	memset(big, 'a', RECONNU_MAX_FIELD_LEN + 1);
+	big[RECONNU_MAX_FIELD_LEN + 1] = 0;
+	rec = person("eshop", "1", big, "Martin", NULL, em, NULL);
+	expect_einval(r, &rec, "given_name", "oversize field");
+	free(big);
+	const char *many[RECONNU_MAX_LIST + 1];
+	for (int i = 0; i <= RECONNU_MAX_LIST; i++)
+		many[i] = "x@y.fr";
+	rec = person("eshop", "1", "Anne", "Martin", NULL, NULL, NULL);
+	rec.emails = many;
+	rec.n_emails = RECONNU_MAX_LIST + 1;
+	expect_einval(r, &rec, "emails", "too many emails");
+	rec = person("eshop", "1", "Anne", "Martin", "1980-02-30", em, NULL);
+	expect_einval(r, &rec, "birth_date", "impossible date");
+	rec = person("eshop", "1", "Anne", "Martin", NULL, em, NULL);
+	rec.gender = "banana";
+	expect_einval(r, &rec, "gender", "unknown gender");
+	const char *bad[] = {"ok@x.fr", "b\xFF"};
+	rec = person("eshop", "1", "Anne", "Martin", NULL, NULL, NULL);
+	rec.emails = bad;
+	rec.n_emails = 2;
+	expect_einval(r, &rec, "emails[1]", "invalid UTF-8 in a list item");
+	reconnu_identifier idn = {"loyalty", ""};
+	rec = person("eshop", "1", "Anne", "Martin", NULL, em, NULL);
+	rec.identifiers = &idn;
+	rec.n_identifiers = 1;
+	expect_einval(r, &rec, "identifiers[0].value", "empty identifier");
+	is_int(stats(r).rejected, 10, "rejections are counted");
+	rec = person("eshop", "1", "Anne", "Martin", "1980-02-29", em, NULL);
+	is_int(reconnu_upsert(r, &rec, NULL), 0, "leap day accepted");
+	reconnu_close(r);
+}
+
+static void test_match_and_merge(void)
+{
+	reconnu *r = open_default();
+	const char *e1[] = {"Jean.Dupont@Gmail.com"};
+	const char *e2[] = {"jeandupont+shop@gmail.com"};
+	const char *p1[] = {"06 12 34 56 78"};
+	const char *p2[] = {"+33 6 12 34 56 78"};
+	reconnu_upsert_result res;
+	reconnu_record a =
+		person("eshop-fr", "A1", "Jean", "Dupont", "1980-05-17", e1, NULL);
+	is_int(reconnu_upsert(r, &a, &res), 0, "first record");
+	ok(res.created && res.decision == RECONNU_NO_MATCH, "new entity");
+	uint64_t ent1 = res.entity_id;
+	/* same person in a London store: phone only, gmail variant */
+	reconnu_record b = person("pos-london", "B7", "Jean", "Dupont",
+				  "1980-05-17", e2, p1);
+	reconnu_upsert(r, &b, &res);
+	is_int(res.decision, RECONNU_MATCH, "gmail variant + name + dob match");
+	is_int(res.entity_id, ent1, "joins the first entity");
+	/* a third record matching only via the phone in E.164 */
+	reconnu_record c = person("crm", "C3", "J", "Dupont", "1980-05-17",
+				  NULL, p2);
+	reconnu_upsert(r, &c, &res);
+	is_int(res.entity_id, ent1, "phone formats agree after E.164");
+	/* a stranger */
+	const char *e3[] = {"marie.curie@example.org"};
+	reconnu_record d = person("eshop-fr", "A2", "Marie", "Curie",
+				  "1967-11-07", e3, NULL);
+	reconnu_upsert(r, &d, &res);
+	ok(res.entity_id != ent1 && res.decision == RECONNU_NO_MATCH,
+	   "a different person gets her own entity");
+	uint64_t ent2 = res.entity_id;
+	reconnu_stats s = stats(r);
+	is_int(s.records, 4, "four records");
+	is_int(s.entities, 2, "two entities");
+
+	/* identify is read-only */
+	reconnu_record q = person(NULL, NULL, "Jean", "Dupont", "1980-05-17",
+				  NULL, p2);
+	reconnu_match *m = NULL;
+	is_int(reconnu_identify(r, &q, 5, &m), 0, "identify");
+	ok(m && m->decision == RECONNU_MATCH && m->entity_id == ent1,
+	   "identify finds the entity");
+	ok(m && m->golden && m->golden->n_members == 3, "golden has 3 members");
+	ok(m && m->explanation.n_features > 0, "identify explains itself");
+	ok(m && m->n_candidates >= 1 && m->candidates[0].entity_id == ent1,
+	   "ranked candidates, best first");
+	reconnu_match_free(m);
+	is_int(stats(r).records, 4, "identify stored nothing");
+
+	/* a bridging record merges the two entities into the oldest */
+	reconnu_record bridge = person("crm", "C9", "Jean", "Dupont",
+				       "1980-05-17", e3, p1);
+	reconnu_upsert(r, &bridge, &res);
+	/* e3 alone with different names must not merge */
+	reconnu_golden *g = NULL;
+	is_int(reconnu_get_entity(r, ent2, &g), 0, "entity 2 still there");
+	ok(g && g->entity_id == ent2, "strangers not glued by one email");
+	reconnu_golden_free(g);
+
+	/* get by key; unknown entity */
+	is_int(reconnu_get_entity_by_key(r, "pos-london", "B7", &g), 0,
+	       "get by source key");
+	ok(g && g->entity_id == ent1 && g->n_emails == 1,
+	   "gmail variants are one email in the golden record");
+	ok(g && g->n_phones == 1 && !strcmp(g->phones[0].value, "+33612345678"),
+	   "phones kept in E.164");
+	reconnu_golden_free(g);
+	is_int(reconnu_get_entity(r, 987654, &g), RECONNU_ENOTFOUND,
+	       "unknown entity id");
+	is_int(reconnu_get_entity_by_key(r, "x", "y", &g), RECONNU_ENOTFOUND,
+	       "unknown key");
+	reconnu_close(r);
+}
+
+static void test_update_split_delete(void)
+{
+	reconnu *r = open_default();
+	reconnu_upsert_result res;
+	const char *e[] = {"ana.silva@example.pt"};
+	reconnu_record a = person("s", "1", "Ana", "Silva", "1990-01-02", e, NULL);
+	reconnu_record b = person("s", "2", "Ana", "Silva", "1990-01-02", e, NULL);
+	reconnu_upsert(r, &a, &res);
+	uint64_t id = res.entity_id;
+	reconnu_upsert(r, &b, &res);
+	is_int(res.entity_id, id, "two records, one entity");
+	uint64_t v = res.entity_version;
+	/* record 2 now describes someone else: the entity splits */
+	const char *e2[] = {"bruno.costa@example.pt"};
+	reconnu_record b2 = person("s", "2", "Bruno", "Costa", "1970-03-04", e2,
+				   NULL);
+	reconnu_upsert(r, &b2, &res);
+	ok(!res.created, "known key replaces the record");
+	ok(res.entity_id != id, "updated record leaves the entity");
+	is_int(stats(r).entities, 2, "entity split in two");
+	is_int(stats(r).records, 2, "still two records");
+	reconnu_golden *g = NULL;
+	reconnu_get_entity(r, id, &g);
+	ok(g && g->version > v, "version bumped by the split");
+	ok(g && g->n_members == 1 && !strcmp(g->members[0].source_id, "1"),
+	   "oldest record keeps the id");
+	reconnu_golden_free(g);
+	is_int(reconnu_delete(r, "s", "2", &res), 0, "delete");
+	is_int(reconnu_delete(r, "s", "2", &res), RECONNU_ENOTFOUND,
+	       "delete twice: not found");
+	is_int(stats(r).records, 1, "one record left");
+	is_int(stats(r).entities, 1, "one entity left");
+	reconnu_close(r);
+}
+
+static void test_placeholder_cap(void)
+{
+	reconnu_config cfg;
+	reconnu_config_default(&cfg);
+	cfg.block_cap = 5;
+	reconnu *r = NULL;
+	reconnu_open(&cfg, &r);
+	const char *givens[] = {"Alice", "Bruno", "Chloe", "David", "Emma",
+				"Farid", "Gina", "Hugo", "Ines", "Jules"};
+	const char *em[] = {"noemail@shop.com"};
+	const char *ph[] = {"0000000000"};
+	for (int i = 0; i < 10; i++) {
+		char id[8];
+		snprintf(id, sizeof(id), "%d", i);
+		reconnu_record rec =
+			person("pos", id, givens[i], "Martin", NULL, em, ph);
+		reconnu_upsert(r, &rec, NULL);
+	}
+	reconnu_stats s = stats(r);
+	is_int(s.entities, 10, "a placeholder email glues nobody");
+	ok(s.oversized_keys >= 1, "over-shared keys are counted");
+	reconnu_close(r);
+}
+
+static void test_cross_script_and_swap(void)
+{
+	reconnu *r = open_default();
+	reconnu_upsert_result res;
+	const char *ph[] = {"+7 916 123 45 67"};
+	reconnu_record a = person("crm", "r1", "Ivan", "Shirani", "1985-04-12",
+				  NULL, ph);
+	reconnu_upsert(r, &a, &res);
+	uint64_t id = res.entity_id;
+	reconnu_record b = person("pos", "r2", "Иван", "Ширани", "1985-04-12",
+				  NULL, NULL);
+	reconnu_upsert(r, &b, &res);
+	is_int(res.entity_id, id, "Cyrillic and Latin forms match");
+	reconnu_record c = person("pos", "r3", "Shirani", "Ivan", "1985-04-12",
+				  NULL, ph);
+	reconnu_upsert(r, &c, &res);
+	is_int(res.entity_id, id, "swapped given/family names match");
+	reconnu_record z1 = {0}, z2 = {0};
+	z1.full_name = "王伟";
+	z1.birth_date = "1979-08-08";
+	z2.given_name = "Wei";
+	z2.family_name = "Wang";
+	z2.birth_date = "1979-08-08";
+	reconnu_explanation *ex = NULL;
+	is_int(reconnu_explain_records(r, &z1, &z2, &ex), 0, "explain records");
+	ok(ex && ex->decision == RECONNU_MATCH, "王伟 ~ Wang Wei with the dob");
+	int named = 0;
+	for (size_t i = 0; ex && i < ex->n_features; i++)
+		if (!strcmp(ex->features[i].attribute, "family_name") &&
+		    !strcmp(ex->features[i].level, "exact") &&
+		    !strcmp(ex->features[i].left, "wang"))
+			named = 1;
+	ok(named, "explanation shows the transliterated family name");
+	reconnu_explanation_free(ex);
+	reconnu_close(r);
+}
+
+static void test_golden_consent(void)
+{
+	reconnu *r = open_default();
+	const char *em[] = {"lea@example.fr"};
+	reconnu_consent yes = {"email", 1, 1000}, no = {"email", 0, 2000};
+	reconnu_record a = person("eshop", "1", "Léa", "Roux", "1992-09-09", em,
+				  NULL);
+	a.consents = &yes;
+	a.n_consents = 1;
+	a.updated_at = 5000;
+	reconnu_record b = person("marketing", "9", "Lea", "Roux", "1992-09-09",
+				  em, NULL);
+	b.consents = &no;
+	b.n_consents = 1;
+	b.updated_at = 1000;
+	reconnu_attr at = {"tier", "gold"};
+	b.attributes = &at;
+	b.n_attributes = 1;
+	reconnu_upsert(r, &a, NULL);
+	reconnu_upsert(r, &b, NULL);
+	reconnu_golden *g = NULL;
+	reconnu_get_entity_by_key(r, "eshop", "1", &g);
+	ok(g && g->n_consents == 1 && g->consents[0].granted == 0,
+	   "the most recent opt-out holds everywhere");
+	ok(g && !strcmp(g->consents[0].source, "marketing"),
+	   "consent provenance");
+	ok(g && g->given_name.value && !strcmp(g->given_name.value, "Léa"),
+	   "most recent record's name survives (as typed)");
+	ok(g && !strcmp(g->given_name.source, "eshop"), "name provenance");
+	ok(g && g->n_attributes == 1 && !strcmp(g->attributes[0].value, "gold"),
+	   "free attributes carried to the golden record");
+	reconnu_golden_free(g);
+	reconnu_close(r);
+
+	/* source priority beats recency */
+	reconnu_config cfg;
+	reconnu_config_default(&cfg);
+	const char *prio[] = {"marketing"};
+	cfg.source_priority = prio;
+	cfg.n_source_priority = 1;
+	reconnu_open(&cfg, &r);
+	reconnu_upsert(r, &a, NULL);
+	reconnu_upsert(r, &b, NULL);
+	reconnu_get_entity_by_key(r, "eshop", "1", &g);
+	ok(g && !strcmp(g->given_name.value, "Lea"),
+	   "configured source priority wins");
+	reconnu_golden_free(g);
+	reconnu_close(r);
+}
+
+struct reader_arg {
+	reconnu *r;
+	int found;
+};
+
+static void *reader(void *p)
+{
+	struct reader_arg *a = p;
+	const char *em[] = {"reader@example.com"};
+	reconnu_record q = person(NULL, NULL, "Rita", "Reader", "1970-01-01",
+				  em, NULL);
+	for (int i = 0; i < 2000; i++) {
+		reconnu_match *m = NULL;
+		if (reconnu_identify(a->r, &q, 3, &m) == 0) {
+			if (m->decision == RECONNU_MATCH)
+				a->found++;
+			reconnu_match_free(m);
+		}
+	}
+	return NULL;
+}
+
+static void test_concurrent_readers(void)
+{
+	reconnu *r = open_default();
+	const char *em[] = {"reader@example.com"};
+	reconnu_record a = person("s", "0", "Rita", "Reader", "1970-01-01", em,
+				  NULL);
+	reconnu_upsert(r, &a, NULL);
+	pthread_t th[4];
+	struct reader_arg args[4];
+	for (int i = 0; i < 4; i++) {
+		args[i] = (struct reader_arg){r, 0};
+		pthread_create(&th[i], NULL, reader, &args[i]);
+	}
+	for (int i = 1; i <= 500; i++) {
+		char id[16], mail[64];
+		snprintf(id, sizeof(id), "%d", i);
+		snprintf(mail, sizeof(mail), "p%d@example.com", i);
+		const char *e[] = {mail};
+		reconnu_record rec = person("s", id, "Someone", "Else", NULL, e,
+					    NULL);
+		reconnu_upsert(r, &rec, NULL);
+	}
+	int all = 1;
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		all &= args[i].found == 2000;
+	}
+	ok(all, "concurrent identifies always see the entity");
+	is_int(stats(r).records, 501, "writer's records all stored");
+	reconnu_close(r);
+}
+
+int main(void)
+{
+	unit_plan_begin();
+	test_validation();
+	test_match_and_merge();
+	test_update_split_delete();
+	test_placeholder_cap();
+	test_cross_script_and_swap();
+	test_golden_consent();
+	test_concurrent_readers();
+	return unit_done();
+}

@@ -1,0 +1,94 @@
+/* Unit test: comparison levels, weights, explanation. */
+#include <math.h>
+#include "score.h"
+#include "unit.h"
+
+static struct store_rec *rec(const char *given, const char *family,
+			     const char *dob, const char *email,
+			     const char *postcode)
+{
+	const char *em[] = {email};
+	reconnu_address a = {.postcode = postcode, .country = "GB"};
+	reconnu_record in = {.given_name = given,
+			     .family_name = family,
+			     .birth_date = dob,
+			     .emails = email ? em : NULL,
+			     .n_emails = email ? 1 : 0,
+			     .addresses = postcode ? &a : NULL,
+			     .n_addresses = postcode ? 1 : 0};
+	struct store_rec *r = NULL;
+	char msg[128];
+	store_rec_build(&in, 0, &r, msg, sizeof(msg));
+	return r;
+}
+
+static enum score_level level_of(const struct score_explain *ex,
+				 enum score_attr a)
+{
+	for (int i = 0; i < ex->n; i++)
+		if (ex->f[i].attr == a)
+			return ex->f[i].level;
+	return SCORE_NLEVEL;
+}
+
+int main(void)
+{
+	unit_plan_begin();
+	norm_global_init();
+	struct score_model m;
+	score_model_default(&m);
+	struct norm_nicknames *nn = norm_nicknames_new();
+	struct score_explain ex;
+
+	struct store_rec *a = rec("Robert", "Smith", "1970-03-04", "rs@x.com", "SW1A 1AA");
+	struct store_rec *b = rec("Bob", "Smith", "1970-04-03", NULL, "sw1a1aa");
+	double w = score_pair(&m, nn, a, b, &ex);
+	is_int(level_of(&ex, SCORE_GIVEN), SCORE_NICKNAME, "bob ~ robert");
+	is_int(level_of(&ex, SCORE_FAMILY), SCORE_EXACT, "family exact");
+	is_int(level_of(&ex, SCORE_BIRTH), SCORE_CLOSE, "day and month swapped");
+	is_int(level_of(&ex, SCORE_EMAIL), SCORE_MISSING, "missing email");
+	is_int(level_of(&ex, SCORE_POSTCODE), SCORE_EXACT, "postcode exact");
+	double sum = m.prior;
+	for (int i = 0; i < ex.n; i++)
+		sum += ex.f[i].weight;
+	ok(fabs(sum - w) < 1e-9, "weights add up to the total");
+	ok(score_probability(w) > 0.96, "nickname + family + dob + postcode match");
+	ok(score_pair(&m, nn, a, b, NULL) == score_pair(&m, nn, b, a, NULL),
+	   "symmetric");
+
+	struct store_rec *c = rec("Rob", "Smyth", "1970", NULL, NULL);
+	score_pair(&m, nn, a, c, &ex);
+	is_int(level_of(&ex, SCORE_FAMILY), SCORE_CLOSE, "smith ~ smyth close");
+	is_int(level_of(&ex, SCORE_BIRTH), SCORE_PARTIAL, "year-only date partial");
+
+	struct store_rec *d = rec("Smith", "Robert", "1970-03-04", "rs@x.com", NULL);
+	score_pair(&m, nn, a, d, &ex);
+	ok(ex.swapped, "swapped names recognised");
+	is_int(level_of(&ex, SCORE_GIVEN), SCORE_EXACT, "swapped given exact");
+
+	struct store_rec *e = rec("Alice", "Jones", "1988-12-01", "aj@y.com", "E1 6AN");
+	w = score_pair(&m, nn, a, e, &ex);
+	ok(score_probability(w) < 0.01, "strangers score low");
+	is_int(level_of(&ex, SCORE_GIVEN), SCORE_DIFFERENT, "given different");
+	is_int(level_of(&ex, SCORE_BIRTH), SCORE_DIFFERENT, "dob different");
+
+	struct store_rec *f = rec("R", "Smith", NULL, "RS@X.com", NULL);
+	score_pair(&m, nn, a, f, &ex);
+	is_int(level_of(&ex, SCORE_GIVEN), SCORE_INITIAL, "initial level");
+	is_int(level_of(&ex, SCORE_EMAIL), SCORE_EXACT, "email case-insensitive");
+
+	ok(score_probability(100) == 1.0 && score_probability(-100) == 0.0,
+	   "probability saturates");
+	ok(fabs(score_probability(0) - 0.5) < 1e-12, "weight 0 is even odds");
+	is_str(score_attr_name(SCORE_BIRTH), "birth_date", "attribute names");
+	is_str(score_level_name(SCORE_NICKNAME), "nickname", "level names");
+
+	store_rec_delete(a);
+	store_rec_delete(b);
+	store_rec_delete(c);
+	store_rec_delete(d);
+	store_rec_delete(e);
+	store_rec_delete(f);
+	norm_nicknames_delete(nn);
+	return unit_done();
+}

@@ -1,0 +1,156 @@
+/* Unit test: record validation, normalisation and the key map. */
+#include <stdlib.h>
+
+#include "store.h"
+#include "unit.h"
+
+static struct store_rec *build(const reconnu_record *in, int key)
+{
+	struct store_rec *r = NULL;
+	char msg[256];
+	if (store_rec_build(in, key, &r, msg, sizeof(msg)) != 0)
+		printf("#   build failed: %s\n", msg);
+	return r;
+}
+
+static void test_normalised_forms(void)
+{
+	const char *emails[] = {"  Jean.Dupont+promo@GMAIL.com ", "jeandupont@gmail.com",
+				"not-an-email"};
+	const char *phones[] = {"06 12 34 56 78", "0033612345678", "+33 6 12 34 56 78"};
+	reconnu_address addr = {"12, Rue de l'Église", "Bât. B", "Saint-Étienne",
+				"42 000", NULL, "fr"};
+	reconnu_identifier ids[] = {{"Loyalty", "ab-12 34"}};
+	reconnu_record in = {.source = "eshop",
+			     .source_id = "42",
+			     .given_name = "Jean-Luc",
+			     .family_name = "Dupont",
+			     .birth_date = "1980-05",
+			     .gender = "male",
+			     .emails = emails,
+			     .n_emails = 3,
+			     .phones = phones,
+			     .n_phones = 3,
+			     .addresses = &addr,
+			     .n_addresses = 1,
+			     .identifiers = ids,
+			     .n_identifiers = 1};
+	struct store_rec *r = build(&in, 1);
+	ok(r != NULL, "record builds");
+	if (!r)
+		return;
+	is_str(r->given, "jean luc", "given name folded");
+	is_str(r->family, "dupont", "family name folded");
+	is_int(r->birth.year, 1980, "partial date year");
+	is_int(r->birth.month, 5, "partial date month");
+	is_int(r->birth.day, 0, "partial date has no day");
+	is_int(r->gender, 'M', "gender");
+	is_int(r->n_emails, 1, "gmail variants collapse, malformed dropped");
+	is_str(r->emails[0], "jeandupont@gmail.com", "canonical email");
+	is_int(r->n_phones, 1, "three phone spellings, one E.164 number");
+	is_str(r->phones[0], "+33612345678", "E.164 with the address country");
+	is_int(r->n_addrs, 1, "one address");
+	is_str(r->addrs[0].postcode, "42000", "postcode");
+	is_str(r->addrs[0].country, "FR", "country");
+	ok(strstr(r->addrs[0].line, "eglise") != NULL, "street folded");
+	is_int(r->n_ids, 1, "identifier");
+	is_str(r->ids[0], "loyalty:AB1234", "identifier normalised");
+	is_str(r->raw.emails[2], "not-an-email", "raw values kept as given");
+	is_str(r->raw.addresses[0].city, "Saint-Étienne", "raw city kept");
+	ok((char *)r->raw.source > (char *)r &&
+		   (char *)r->raw.source < (char *)r + r->bytes,
+	   "strings live inside the record's allocation");
+	store_rec_delete(r);
+
+	reconnu_record full = {.source = "s", .source_id = "1",
+			       .full_name = "王小明"};
+	r = build(&full, 1);
+	ok(r && !strcmp(r->family, "wang"), "Han full name: family first");
+	ok(r && !strcmp(r->given, "xiao ming"), "Han full name: given after");
+	store_rec_delete(r);
+	reconnu_record full2 = {.source = "s", .source_id = "1",
+				.full_name = "Mary Ann Smith"};
+	r = build(&full2, 1);
+	ok(r && !strcmp(r->family, "smith") && !strcmp(r->given, "mary ann"),
+	   "Latin full name: family last");
+	store_rec_delete(r);
+}
+
+static void test_validation_messages(void)
+{
+	char msg[256];
+	struct store_rec *r;
+	reconnu_record in = {.source = "s"};
+	is_int(store_rec_build(&in, 1, &r, msg, sizeof(msg)), RECONNU_EINVAL,
+	       "missing source_id");
+	ok(strstr(msg, "source_id") != NULL, "message names source_id");
+	is_int(store_rec_build(&in, 0, &r, msg, sizeof(msg)), 0,
+	       "queries need no key");
+	store_rec_delete(r);
+	reconnu_address a = {.city = "Par\xC0\xAFis"};
+	reconnu_record bad = {.source = "s", .source_id = "1",
+			      .addresses = &a, .n_addresses = 1};
+	is_int(store_rec_build(&bad, 1, &r, msg, sizeof(msg)), RECONNU_EINVAL,
+	       "overlong UTF-8 rejected");
+	is_str(msg, "addresses[0].city: not valid UTF-8", "message names the item");
+	reconnu_record nolist = {.source = "s", .source_id = "1", .n_phones = 2};
+	is_int(store_rec_build(&nolist, 1, &r, msg, sizeof(msg)), RECONNU_EINVAL,
+	       "count without an array");
+}
+
+static void test_key_map(void)
+{
+	struct store *st = store_new();
+	enum { N = 20000 };
+	char id[16];
+	int all = 1;
+	for (int i = 0; i < N; i++) {
+		snprintf(id, sizeof(id), "k%d", i);
+		reconnu_record in = {.source = i % 2 ? "a" : "b", .source_id = id};
+		struct store_rec *r = build(&in, 1);
+		all &= r && store_put(st, r) == 0 && r->id == (uint32_t)i;
+	}
+	ok(all, "20000 records get dense ids in order");
+	is_int(store_count(st), N, "count");
+	snprintf(id, sizeof(id), "k%d", 777);
+	is_int(store_lookup(st, "a", id), 777, "lookup by key");
+	is_int(store_lookup(st, "b", id), STORE_NONE, "source is part of the key");
+	/* replace keeps the id and the created sequence */
+	reconnu_record in = {.source = "a", .source_id = id, .given_name = "New"};
+	struct store_rec *r = build(&in, 1);
+	uint64_t created = store_get(st, 777)->created;
+	store_put(st, r);
+	is_int(r->id, 777, "replacement keeps the id");
+	is_int(r->created, created, "and the creation sequence");
+	is_str(store_get(st, 777)->given, "new", "new version visible");
+	is_int(store_count(st), N, "count unchanged by replace");
+	/* remove every third, then all lookups still right */
+	for (int i = 0; i < N; i += 3)
+		store_remove(st, (uint32_t)i);
+	all = 1;
+	for (int i = 0; i < N; i++) {
+		snprintf(id, sizeof(id), "k%d", i);
+		uint32_t got = store_lookup(st, i % 2 ? "a" : "b", id);
+		all &= (i % 3 == 0) ? got == STORE_NONE : got == (uint32_t)i;
+	}
+	ok(all, "lookups right after backward-shift removals");
+	ok(store_get(st, 0) == NULL, "removed id gives NULL");
+	reconnu_record again = {.source = "b", .source_id = "k0"};
+	r = build(&again, 1);
+	store_put(st, r);
+	is_int(r->id, N, "ids are never reused");
+	store_delete(st);
+}
+
+int main(void)
+{
+	unit_plan_begin();
+	if (norm_global_init() != 0) {
+		ok(0, "ICU available");
+		return unit_done();
+	}
+	test_normalised_forms();
+	test_validation_messages();
+	test_key_map();
+	return unit_done();
+}
