@@ -7,7 +7,7 @@ PKGS=(
   build-essential cmake pkg-config git ca-certificates
   libgrpc-dev protobuf-compiler-grpc grpc-proto libprotobuf-dev protobuf-compiler
   libprotobuf-c-dev protobuf-c-compiler libabsl-dev
-  libjemalloc-dev liburing-dev libxxhash-dev libicu-dev
+  libjemalloc-dev liburing-dev libxxhash-dev libicu-dev libjansson-dev libcsv-dev
   libbenchmark-dev python3 python3-grpcio python3-protobuf
   clang libclang-rt-14-dev gnuplot-nox
 )
