@@ -17,6 +17,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct block_index;
 
 /** cap: posting-list size past which a key stops producing candidates.
@@ -24,27 +28,35 @@ struct block_index;
 struct block_index *block_index_new(uint32_t cap);
 void block_index_delete(struct block_index *idx);
 
-/** Hash of a blocking key: a kind tag (e.g. 'e' email) and a string. */
+/** Hash of a blocking key: a kind tag (e.g. 'e' email) and a string,
+ *  XXH3_64bits seeded with kind. Never 0 (0 maps to 1), though the index
+ *  accepts any 64-bit key, 0 included. */
 uint64_t block_key(char kind, const char *s, size_t len);
 
-/** Adds rec under key (a duplicate (key, rec) is a no-op).
+/** Adds rec under key (a duplicate (key, rec) is a no-op). The duplicate
+ *  check scans the key's list: O(list length), which over-shared keys
+ *  make long; every other list is short.
  *  @retval 0 ok, -1 ENOMEM (index unchanged). */
 int block_index_add(struct block_index *idx, uint64_t key, uint32_t rec);
-/** Removes rec from key's list; absent is a no-op. */
+/** Removes rec from key's list (O(list length)); absent is a no-op. */
 void block_index_remove(struct block_index *idx, uint64_t key, uint32_t rec);
 
-/** Posting list of key. Sets *ids/*n (borrowed: valid until the next
- *  write to the index).
+/** Posting list of key, in no particular order. Sets *ids and *n
+ *  (borrowed: valid until the next write to the index; *ids is NULL when
+ *  *n is 0).
  *  @retval 0 ok (n may be 0), 1 key is over-shared (n = 0). */
 int block_index_probe(const struct block_index *idx, uint64_t key,
 		      const uint32_t **ids, size_t *n);
 
 struct block_stats {
-	uint64_t keys;       /**< distinct keys with at least one record */
-	uint64_t postings;   /**< total (key, record) entries */
-	uint64_t oversized;  /**< keys currently past the cap */
-	uint64_t bytes;      /**< approximate heap used */
+	uint64_t keys;	    /**< distinct keys with at least one record */
+	uint64_t postings;  /**< total (key, record) entries */
+	uint64_t oversized; /**< keys currently past the cap */
+	uint64_t bytes;	    /**< approximate heap used */
 };
 void block_index_stats(const struct block_index *idx, struct block_stats *st);
 
+#ifdef __cplusplus
+}
+#endif
 #endif
