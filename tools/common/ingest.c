@@ -1033,9 +1033,9 @@ static int parse_consent(const char *s)
 	static const char *const yes[] = {"1",	   "true",    "yes",
 					  "y",	   "t",	      "opt-in",
 					  "optin", "granted", "opt_in"};
-	static const char *const no[] = {"0",	   "false",  "no",
-					 "n",	   "f",	     "opt-out",
-					 "optout", "denied", "opt_out"};
+	static const char *const no[] = {
+	    "0",      "false",	"no",	   "n",	      "f",	  "opt-out",
+	    "optout", "denied", "opt_out", "revoked", "withdrawn"};
 	for (size_t i = 0; i < sizeof(yes) / sizeof(*yes); i++)
 		if (strcasecmp(s, yes[i]) == 0)
 			return 1;

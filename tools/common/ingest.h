@@ -50,7 +50,7 @@
  *  - updated_at: an integer (unix milliseconds) or ISO 8601
  *    "YYYY-MM-DD[THH:MM[:SS[.fff]]][Z|±HH:MM]" (UTC when no offset).
  *  - consent:<channel>: 1/0, true/false, yes/no, y/n, opt-in/opt-out,
- *    granted/denied; stated at the record's updated_at.
+ *    granted/denied/revoked; stated at the record's updated_at.
  *  - The address fields build one address; it is omitted when all of its
  *    fields are empty.
  *  - No source_id mapped: the data row number (1-based, header excluded).
