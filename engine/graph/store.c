@@ -170,6 +170,35 @@ static int parse_gender(const char *g, char *out)
 	return -1;
 }
 
+/* The digits of a date written in one of the accepted shapes (YYYY,
+ * YYYY-MM, YYYY-MM-DD, YYYYMMDD, '/' or '.' as separators): 4, 6 or 8
+ * digits into out. The calendar is not checked here: an impossible date
+ * ("19875031", a typo in an export) is kept as data, not refused.
+ * @retval number of digits, or -1 for another shape. */
+static int date_digits(const char *s, char *out)
+{
+	int n = 0, groups = 0, in_group = 0;
+	for (; *s; s++) {
+		if (*s >= '0' && *s <= '9') {
+			if (n == 8)
+				return -1;
+			out[n++] = *s;
+			if (!in_group)
+				groups++;
+			in_group = 1;
+		} else if ((*s == '-' || *s == '/' || *s == '.') && in_group) {
+			in_group = 0;
+		} else {
+			return -1;
+		}
+	}
+	out[n] = 0;
+	if (!in_group || (n != 4 && n != 6 && n != 8) ||
+	    (groups > 1 && n == 8 && groups != 3) || (groups > 1 && n == 6 && groups != 2))
+		return -1;
+	return n;
+}
+
 #define CHECK(s, max, ...)                                                   \
 	do {                                                                 \
 		char f_[96];                                                 \
@@ -261,11 +290,11 @@ static int validate(const reconnu_record *in, int require_key, char *msg,
 	}
 	if (in->updated_at < 0)
 		return fail(msg, cap, "updated_at: negative");
-	struct norm_date d;
+	char digits[16];
 	if (in->birth_date && *in->birth_date &&
-	    norm_date_parse(in->birth_date, &d) != NORM_OK)
+	    date_digits(in->birth_date, digits) < 0)
 		return fail(msg, cap,
-			    "birth_date: \"%.32s\" is not a valid date "
+			    "birth_date: \"%.32s\" is not a date "
 			    "(YYYY, YYYY-MM, YYYY-MM-DD or YYYYMMDD)",
 			    in->birth_date);
 	char g;
@@ -577,8 +606,13 @@ int store_rec_build(const reconnu_record *in, int require_key,
 		split_full(&p, r, in->full_name);
 	r->given_phon = pack_phonetic(&p, r->given, 1);
 	r->family_phon = pack_phonetic(&p, r->family, 0);
-	if (in->birth_date && *in->birth_date)
-		norm_date_parse(in->birth_date, &r->birth);
+	if (in->birth_date && *in->birth_date &&
+	    norm_date_parse(in->birth_date, &r->birth) != NORM_OK) {
+		memset(&r->birth, 0, sizeof(r->birth));
+		char digits[16];
+		if (date_digits(in->birth_date, digits) == 8)
+			memcpy(r->birth_digits, digits, 9);
+	}
 	parse_gender(in->gender, &r->gender);
 
 	char cc[8] = "";

@@ -42,7 +42,8 @@ struct store_rec {
 	const char *family;
 	const char *given_phon;  /**< norm_phonetic of the first given word */
 	const char *family_phon; /**< norm_phonetic of the family name */
-	struct norm_date birth;
+	struct norm_date birth; /**< year 0 when unknown or impossible */
+	char birth_digits[9]; /**< YYYYMMDD of an impossible date, else "" */
 	char gender;         /**< 'M', 'F', 'X' or 0 */
 	const char **emails;
 	const char **phones; /**< E.164 */

@@ -24,12 +24,12 @@ static const struct mu defaults[SCORE_NATTR][8] = {
 			 {SCORE_NICKNAME, 0.03, 0.002},
 			 {SCORE_CLOSE, 0.07, 0.01},
 			 {SCORE_INITIAL, 0.01, 0.03},
-			 {SCORE_FAR, 0.02, 0.06},
-			 {SCORE_DIFFERENT, 0.02, 0.88}},
+			 {SCORE_FAR, 0.03, 0.02},
+			 {SCORE_DIFFERENT, 0.02, 0.9}},
 	[SCORE_FAMILY] = {{SCORE_EXACT, 0.87, 0.02},
 			  {SCORE_CLOSE, 0.08, 0.008},
-			  {SCORE_FAR, 0.02, 0.05},
-			  {SCORE_DIFFERENT, 0.03, 0.92}},
+			  {SCORE_FAR, 0.04, 0.02},
+			  {SCORE_DIFFERENT, 0.02, 0.95}},
 	[SCORE_BIRTH] = {{SCORE_EXACT, 0.86, 0.0008},
 			 {SCORE_CLOSE, 0.08, 0.004},
 			 {SCORE_PARTIAL, 0.04, 0.03},
@@ -137,7 +137,7 @@ static struct cmp cmp_given(const struct norm_nicknames *nn, const char *a,
 	}
 	if (c.sim >= 0.92 || sim_token_set(a, b) >= 0.99)
 		c.level = SCORE_CLOSE;
-	else if (c.sim >= 0.80)
+	else if (c.sim >= 0.88)
 		c.level = SCORE_FAR;
 	else
 		c.level = SCORE_DIFFERENT;
@@ -157,18 +157,37 @@ static struct cmp cmp_family(const char *a, const char *b)
 	c.sim = jw(a, b);
 	if (c.sim >= 0.92 || sim_token_set(a, b) >= 0.99)
 		c.level = SCORE_CLOSE;
-	else if (c.sim >= 0.80)
+	else if (c.sim >= 0.88)
 		c.level = SCORE_FAR;
 	else
 		c.level = SCORE_DIFFERENT;
 	return c;
 }
 
-static enum score_level cmp_birth(const struct norm_date *a,
-				  const struct norm_date *b)
+/* YYYYMMDD of a full date, else of an impossible one, else NULL. */
+static const char *birth8(const struct store_rec *r, char *buf)
 {
-	if (!a->year || !b->year)
-		return SCORE_MISSING;
+	const struct norm_date *d = &r->birth;
+	if (d->year && d->month && d->day) {
+		snprintf(buf, 16, "%04d%02d%02d", d->year, d->month, d->day);
+		return buf;
+	}
+	return r->birth_digits[0] ? r->birth_digits : NULL;
+}
+
+static enum score_level cmp_birth(const struct store_rec *ra,
+				  const struct store_rec *rb)
+{
+	const struct norm_date *a = &ra->birth, *b = &rb->birth;
+	if (!a->year || !b->year) {
+		/* an impossible date (a typo) is compared digit by digit */
+		char x[16], y[16];
+		const char *sa = birth8(ra, x), *sb = birth8(rb, y);
+		if (!sa || !sb)
+			return SCORE_MISSING;
+		return sim_osa(sa, 8, sb, 8, 1) <= 1 ? SCORE_CLOSE
+						     : SCORE_DIFFERENT;
+	}
 	int full = a->month && a->day && b->month && b->day;
 	if (!full) {
 		if (a->year != b->year)
@@ -370,7 +389,7 @@ double score_pair(const struct score_model *m, const struct norm_nicknames *nn,
 	put(m, ex, &w, SCORE_GIVEN, g);
 	put(m, ex, &w, SCORE_FAMILY, f);
 
-	struct cmp bd = {cmp_birth(&a->birth, &b->birth), -1,
+	struct cmp bd = {cmp_birth(a, b), -1,
 			  a->raw.birth_date ? a->raw.birth_date : "",
 			  b->raw.birth_date ? b->raw.birth_date : ""};
 	put(m, ex, &w, SCORE_BIRTH, bd);
@@ -380,10 +399,22 @@ double score_pair(const struct score_model *m, const struct norm_nicknames *nn,
 		gd.level = a->gender == b->gender ? SCORE_EXACT : SCORE_DIFFERENT;
 	put(m, ex, &w, SCORE_GENDER, gd);
 
-	put(m, ex, &w, SCORE_EMAIL,
-	    cmp_lists(a->emails, a->n_emails, b->emails, b->n_emails, 'e'));
-	put(m, ex, &w, SCORE_PHONE,
-	    cmp_lists(a->phones, a->n_phones, b->phones, b->n_phones, 'p'));
+	/* Email and phone agreement are correlated (a household shares both):
+	 * the weaker of two agreeing contacts counts a quarter. */
+	struct cmp em = cmp_lists(a->emails, a->n_emails, b->emails,
+				  b->n_emails, 'e');
+	struct cmp ph = cmp_lists(a->phones, a->n_phones, b->phones,
+				  b->n_phones, 'p');
+	double we = m->weight[SCORE_EMAIL][em.level],
+	       wp = m->weight[SCORE_PHONE][ph.level];
+	double damp = we > 0 && wp > 0 ? 0.75 * (we < wp ? we : wp) : 0;
+	put(m, ex, &w, SCORE_EMAIL, em);
+	put(m, ex, &w, SCORE_PHONE, ph);
+	if (damp > 0) {
+		w -= damp;
+		if (ex)
+			ex->f[we < wp ? ex->n - 2 : ex->n - 1].weight -= damp;
+	}
 
 	struct cmp pc, city, street;
 	cmp_addrs(a, b, &pc, &city, &street);

@@ -85,8 +85,10 @@ static void test_validation(void)
 	rec.emails = many;
 	rec.n_emails = RECONNU_MAX_LIST + 1;
 	expect_einval(r, &rec, "emails", "too many emails");
-	rec = person("eshop", "1", "Anne", "Martin", "1980-02-30", em, NULL);
-	expect_einval(r, &rec, "birth_date", "impossible date");
+	rec = person("eshop", "1", "Anne", "Martin", "17/05/80", em, NULL);
+	expect_einval(r, &rec, "birth_date", "a date in no accepted shape");
+	rec = person("eshop", "1", "Anne", "Martin", "1980-05-17T00", em, NULL);
+	expect_einval(r, &rec, "birth_date", "trailing garbage after a date");
 	rec = person("eshop", "1", "Anne", "Martin", NULL, em, NULL);
 	rec.gender = "banana";
 	expect_einval(r, &rec, "gender", "unknown gender");
@@ -100,9 +102,20 @@ static void test_validation(void)
 	rec.identifiers = &idn;
 	rec.n_identifiers = 1;
 	expect_einval(r, &rec, "identifiers[0].value", "empty identifier");
-	is_int(stats(r).rejected, 10, "rejections are counted");
+	is_int(stats(r).rejected, 11, "rejections are counted");
 	rec = person("eshop", "1", "Anne", "Martin", "1980-02-29", em, NULL);
 	is_int(reconnu_upsert(r, &rec, NULL), 0, "leap day accepted");
+	/* an impossible date is data (a typo in an export), not an error */
+	rec = person("eshop", "2", "Anne", "Martin", "1980-02-30", em, NULL);
+	is_int(reconnu_upsert(r, &rec, NULL), 0, "impossible date kept as data");
+	reconnu_record x = person(NULL, NULL, "Paul", "Petit", "19875031", NULL, NULL);
+	reconnu_record y = person(NULL, NULL, "Paul", "Petit", "19870531", NULL, NULL);
+	reconnu_explanation *ex = NULL;
+	reconnu_explain_records(r, &x, &y, &ex);
+	ok(ex && !strcmp(ex->features[2].attribute, "birth_date") &&
+		   !strcmp(ex->features[2].level, "close"),
+	   "a typo'd impossible date is still compared digit by digit");
+	reconnu_explanation_free(ex);
 	reconnu_close(r);
 }
 

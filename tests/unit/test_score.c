@@ -58,7 +58,8 @@ int main(void)
 
 	struct store_rec *c = rec("Rob", "Smyth", "1970", NULL, NULL);
 	score_pair(&m, nn, a, c, &ex);
-	is_int(level_of(&ex, SCORE_FAMILY), SCORE_CLOSE, "smith ~ smyth close");
+	is_int(level_of(&ex, SCORE_FAMILY), SCORE_FAR, "smith ~ smyth: typo-level agreement");
+	ok(ex.f[1].weight > 0, "typo-level agreement is evidence for");
 	is_int(level_of(&ex, SCORE_BIRTH), SCORE_PARTIAL, "year-only date partial");
 
 	struct store_rec *d = rec("Smith", "Robert", "1970-03-04", "rs@x.com", NULL);
@@ -76,6 +77,25 @@ int main(void)
 	score_pair(&m, nn, a, f, &ex);
 	is_int(level_of(&ex, SCORE_GIVEN), SCORE_INITIAL, "initial level");
 	is_int(level_of(&ex, SCORE_EMAIL), SCORE_EXACT, "email case-insensitive");
+
+	/* a household: same family name, email and phone, other given name */
+	const char *em[] = {"famille@example.fr"}, *ph[] = {"+33145678910"};
+	reconnu_record h1 = {.given_name = "Paul", .family_name = "Girard",
+			     .emails = em, .n_emails = 1, .phones = ph, .n_phones = 1};
+	reconnu_record h2 = h1;
+	h2.given_name = "Claire";
+	struct store_rec *x, *y;
+	char msg[64];
+	store_rec_build(&h1, 0, &x, msg, sizeof(msg));
+	store_rec_build(&h2, 0, &y, msg, sizeof(msg));
+	w = score_pair(&m, nn, x, y, &ex);
+	ok(score_probability(w) < 0.9, "shared email + phone do not make one person");
+	sum = m.prior;
+	for (int i = 0; i < ex.n; i++)
+		sum += ex.f[i].weight;
+	ok(fabs(sum - w) < 1e-9, "damped contact weights still add up");
+	store_rec_delete(x);
+	store_rec_delete(y);
 
 	ok(score_probability(100) == 1.0 && score_probability(-100) == 0.0,
 	   "probability saturates");
