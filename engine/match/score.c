@@ -22,16 +22,16 @@ struct mu {
 static const struct mu defaults[SCORE_NATTR][8] = {
 	[SCORE_GIVEN] = {{SCORE_EXACT, 0.85, 0.02},
 			 {SCORE_NICKNAME, 0.03, 0.002},
-			 {SCORE_CLOSE, 0.07, 0.01},
+			 {SCORE_CLOSE, 0.07, 0.005},
 			 {SCORE_INITIAL, 0.01, 0.03},
 			 {SCORE_FAR, 0.03, 0.02},
 			 {SCORE_DIFFERENT, 0.02, 0.9}},
 	[SCORE_FAMILY] = {{SCORE_EXACT, 0.87, 0.02},
-			  {SCORE_CLOSE, 0.08, 0.008},
+			  {SCORE_CLOSE, 0.08, 0.004},
 			  {SCORE_FAR, 0.04, 0.02},
 			  {SCORE_DIFFERENT, 0.02, 0.95}},
 	[SCORE_BIRTH] = {{SCORE_EXACT, 0.86, 0.0008},
-			 {SCORE_CLOSE, 0.08, 0.004},
+			 {SCORE_CLOSE, 0.10, 0.002},
 			 {SCORE_PARTIAL, 0.04, 0.03},
 			 {SCORE_DIFFERENT, 0.02, 0.96}},
 	[SCORE_GENDER] = {{SCORE_EXACT, 0.97, 0.5},
@@ -44,7 +44,7 @@ static const struct mu defaults[SCORE_NATTR][8] = {
 			 {SCORE_CLOSE, 0.06, 0.002},
 			 {SCORE_DIFFERENT, 0.34, 0.99}},
 	[SCORE_POSTCODE] = {{SCORE_EXACT, 0.8, 0.05},
-			    {SCORE_CLOSE, 0.08, 0.02},
+			    {SCORE_CLOSE, 0.08, 0.01},
 			    {SCORE_DIFFERENT, 0.12, 0.93}},
 	[SCORE_CITY] = {{SCORE_EXACT, 0.8, 0.06},
 			{SCORE_CLOSE, 0.1, 0.01},
@@ -113,6 +113,22 @@ static double jw(const char *a, const char *b)
 	return sim_jaro_winkler(a, strlen(a), b, strlen(b));
 }
 
+/* Typo bands shared by given and family names: one edit (OSA, so a
+ * transposition counts once) or Jaro-Winkler >= 0.92 is close, two edits
+ * or JW >= 0.88 is far; token subsets ("jean luc" / "jean") are close. */
+static enum score_level name_band(const char *a, size_t la, const char *b,
+				  size_t lb, double jws)
+{
+	int d = sim_osa(a, la, b, lb, 2);
+	size_t shorter = la < lb ? la : lb;
+	if (jws >= 0.92 || (d <= 1 && shorter >= 3) ||
+	    sim_token_set(a, b) >= 0.99)
+		return SCORE_CLOSE;
+	if (jws >= 0.88 || (d <= 2 && shorter >= 5))
+		return SCORE_FAR;
+	return SCORE_DIFFERENT;
+}
+
 /* Given names: exact, nickname, close, initial, far, different. */
 static struct cmp cmp_given(const struct norm_nicknames *nn, const char *a,
 			    const char *b)
@@ -135,12 +151,7 @@ static struct cmp cmp_given(const struct norm_nicknames *nn, const char *a,
 		c.level = SCORE_INITIAL;
 		return c;
 	}
-	if (c.sim >= 0.92 || sim_token_set(a, b) >= 0.99)
-		c.level = SCORE_CLOSE;
-	else if (c.sim >= 0.88)
-		c.level = SCORE_FAR;
-	else
-		c.level = SCORE_DIFFERENT;
+	c.level = name_band(a, la, b, lb, c.sim);
 	return c;
 }
 
@@ -155,12 +166,7 @@ static struct cmp cmp_family(const char *a, const char *b)
 		return c;
 	}
 	c.sim = jw(a, b);
-	if (c.sim >= 0.92 || sim_token_set(a, b) >= 0.99)
-		c.level = SCORE_CLOSE;
-	else if (c.sim >= 0.88)
-		c.level = SCORE_FAR;
-	else
-		c.level = SCORE_DIFFERENT;
+	c.level = name_band(a, strlen(a), b, strlen(b), c.sim);
 	return c;
 }
 
