@@ -1,0 +1,1089 @@
+/*
+ * rpc — gRPC C-core server; see rpc.h.
+ *
+ * Calls. Every method is registered; each worker keeps exactly one armed
+ * request per method on its own completion queue (plus one unregistered
+ * request that answers UNIMPLEMENTED). When a call arrives the worker arms
+ * a replacement first, then runs the call:
+ *
+ *   unary:   ARMED --new--> [decode, engine, encode] --one batch-->
+ *            (SEND_INITIAL_METADATA, SEND_MESSAGE, SEND_STATUS,
+ *             RECV_CLOSE_ON_SERVER) --done--> freed
+ *   stream:  ARMED --new--> RECV_CLOSE_ON_SERVER armed once, then
+ *            RECV_MESSAGE → upsert → (progress ack when due and no send is
+ *            outstanding) → RECV_MESSAGE ... until the client half-closes
+ *            (NULL message) → summary + SEND_STATUS → freed when every
+ *            outstanding batch has come back (`pending` == 0).
+ *
+ * Tags are pointers to a struct rpc_tag inside the call, which says which
+ * batch completed. Only the owning worker thread starts batches on a call.
+ */
+#include "rpc.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/support/time.h>
+
+#include "codec.h"
+#include "grpc/health/v1/health.pb-c.h"
+
+enum {
+	MAX_FAILURES = 1000, /* per stream summary */
+	DEFAULT_ACK_EVERY = 1000,
+	MAX_CANDIDATES = 100, /* Identify cap */
+	ERR_LEN = 256,
+};
+
+enum rpc_method {
+	M_UPSERT,
+	M_IDENTIFY,
+	M_GET_ENTITY,
+	M_DELETE,
+	M_EXPLAIN,
+	M_UPSERT_STREAM,
+	M_STATS,
+	M_HEALTH,
+	M_UNKNOWN, /* unregistered: UNIMPLEMENTED */
+	M_COUNT,
+};
+
+static const struct {
+	const char *path;
+	const char *name;
+	int streaming;
+} methods[M_COUNT] = {
+    [M_UPSERT] = {"/reconnu.v1.Reconnu/Upsert", "Upsert", 0},
+    [M_IDENTIFY] = {"/reconnu.v1.Reconnu/Identify", "Identify", 0},
+    [M_GET_ENTITY] = {"/reconnu.v1.Reconnu/GetEntity", "GetEntity", 0},
+    [M_DELETE] = {"/reconnu.v1.Reconnu/Delete", "Delete", 0},
+    [M_EXPLAIN] = {"/reconnu.v1.Reconnu/Explain", "Explain", 0},
+    [M_UPSERT_STREAM] = {"/reconnu.v1.Reconnu/UpsertStream", "UpsertStream", 1},
+    [M_STATS] = {"/reconnu.v1.Reconnu/Stats", "Stats", 0},
+    [M_HEALTH] = {"/grpc.health.v1.Health/Check", "Health.Check", 0},
+    [M_UNKNOWN] = {NULL, "unknown", 1},
+};
+
+struct rpc_worker;
+struct rpc_call;
+
+/** Which batch of a call completed. */
+enum rpc_tag_kind { T_NEW, T_DONE, T_RECV, T_SEND, T_CLOSE };
+
+struct rpc_tag {
+	struct rpc_call *call;
+	enum rpc_tag_kind kind;
+};
+
+/** State of one UpsertStream call. */
+struct rpc_stream {
+	uint64_t received, accepted, failed, last_sequence;
+	uint32_t ack_every;
+	int sending;	 /**< a SEND_MESSAGE batch is outstanding */
+	int half_closed; /**< the client sent its last message */
+	int final_sent;	 /**< summary + status batch started */
+	int dead;	 /**< cancelled or failed: start no more batches */
+	int recv_cancelled;
+	struct timespec started;
+	struct arena failures_mem; /**< failure strings, call lifetime */
+	Reconnu__V1__RecordFailure **failures;
+	size_t n_failures;
+	int truncated;
+	grpc_byte_buffer *out; /**< message being sent */
+};
+
+/** One gRPC call from arming to completion. */
+struct rpc_call {
+	struct rpc_worker *w;
+	enum rpc_method method;
+	grpc_call *call;
+	gpr_timespec deadline;
+	grpc_call_details details; /**< unregistered calls only */
+	grpc_metadata_array md;
+	grpc_byte_buffer *payload;  /**< unary request / received message */
+	grpc_byte_buffer *response; /**< unary response */
+	int cancelled;		    /**< RECV_CLOSE_ON_SERVER result */
+	int pending;		    /**< outstanding batches */
+	struct timespec t0;
+	struct codec_mem mem;
+	struct rpc_tag t_new, t_done, t_recv, t_send, t_close;
+	struct rpc_stream *st; /**< UpsertStream only */
+};
+
+struct rpc_worker {
+	struct rpc_server *s;
+	grpc_completion_queue *cq;
+	pthread_t thread;
+	unsigned index;
+};
+
+struct rpc_server {
+	reconnu *engine;
+	grpc_server *server;
+	void *registered[M_COUNT];
+	grpc_completion_queue *shutdown_cq;
+	struct rpc_worker *workers;
+	unsigned n_workers;
+	int port;
+	size_t max_message_bytes;
+	unsigned grace_ms;
+	atomic_int ready;
+	atomic_int stopping;
+	int stopped;
+	struct timespec started;
+};
+
+/* ---- logging ------------------------------------------------------------ */
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t elapsed_us(const struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)(t.tv_sec - t0->tv_sec) * 1000000 +
+	       (t.tv_nsec - t0->tv_nsec) / 1000;
+}
+
+void rpc_log(const char *level, const char *event, const char *fmt, ...)
+{
+	char line[1024];
+	int n = snprintf(line, sizeof(line), "ts=%lld level=%s event=%s ",
+			 (long long)now_ms(), level, event);
+	va_list ap;
+	va_start(ap, fmt);
+	if (n > 0 && (size_t)n < sizeof(line))
+		n += vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line) - 1)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	ssize_t rc = write(STDERR_FILENO, line, (size_t)n);
+	(void)rc;
+}
+
+static const char *status_name(grpc_status_code c)
+{
+	switch (c) {
+	case GRPC_STATUS_OK:
+		return "OK";
+	case GRPC_STATUS_CANCELLED:
+		return "CANCELLED";
+	case GRPC_STATUS_INVALID_ARGUMENT:
+		return "INVALID_ARGUMENT";
+	case GRPC_STATUS_DEADLINE_EXCEEDED:
+		return "DEADLINE_EXCEEDED";
+	case GRPC_STATUS_NOT_FOUND:
+		return "NOT_FOUND";
+	case GRPC_STATUS_RESOURCE_EXHAUSTED:
+		return "RESOURCE_EXHAUSTED";
+	case GRPC_STATUS_FAILED_PRECONDITION:
+		return "FAILED_PRECONDITION";
+	case GRPC_STATUS_UNIMPLEMENTED:
+		return "UNIMPLEMENTED";
+	case GRPC_STATUS_INTERNAL:
+		return "INTERNAL";
+	case GRPC_STATUS_UNAVAILABLE:
+		return "UNAVAILABLE";
+	default:
+		return "OTHER";
+	}
+}
+
+/* ---- call objects ------------------------------------------------------- */
+
+static void tag_init(struct rpc_call *c, struct rpc_tag *t, enum rpc_tag_kind k)
+{
+	t->call = c;
+	t->kind = k;
+}
+
+static void call_free(struct rpc_call *c)
+{
+	if (c->call)
+		grpc_call_unref(c->call);
+	if (c->payload)
+		grpc_byte_buffer_destroy(c->payload);
+	if (c->response)
+		grpc_byte_buffer_destroy(c->response);
+	if (c->method == M_UNKNOWN)
+		grpc_call_details_destroy(&c->details);
+	grpc_metadata_array_destroy(&c->md);
+	codec_mem_destroy(&c->mem);
+	if (c->st) {
+		if (c->st->out)
+			grpc_byte_buffer_destroy(c->st->out);
+		arena_destroy(&c->st->failures_mem);
+		free(c->st);
+	}
+	free(c);
+}
+
+/** Arms one request for method m on worker w. */
+static void call_arm(struct rpc_worker *w, enum rpc_method m)
+{
+	struct rpc_server *s = w->s;
+	if (atomic_load(&s->stopping))
+		return;
+	struct rpc_call *c = calloc(1, sizeof(*c));
+	if (!c) {
+		rpc_log("error", "arm", "method=%s err=ENOMEM",
+			methods[m].name);
+		return;
+	}
+	c->w = w;
+	c->method = m;
+	grpc_metadata_array_init(&c->md);
+	codec_mem_create(&c->mem, 0);
+	tag_init(c, &c->t_new, T_NEW);
+	tag_init(c, &c->t_done, T_DONE);
+	tag_init(c, &c->t_recv, T_RECV);
+	tag_init(c, &c->t_send, T_SEND);
+	tag_init(c, &c->t_close, T_CLOSE);
+	grpc_call_error e;
+	if (m == M_UNKNOWN) {
+		grpc_call_details_init(&c->details);
+		e = grpc_server_request_call(s->server, &c->call, &c->details,
+					     &c->md, w->cq, w->cq, &c->t_new);
+	} else {
+		e = grpc_server_request_registered_call(
+		    s->server, s->registered[m], &c->call, &c->deadline, &c->md,
+		    methods[m].streaming ? NULL : &c->payload, w->cq, w->cq,
+		    &c->t_new);
+	}
+	if (e != GRPC_CALL_OK) {
+		rpc_log("error", "arm", "method=%s err=%d", methods[m].name,
+			(int)e);
+		call_free(c);
+	}
+}
+
+/* ---- replies ------------------------------------------------------------ */
+
+/** Packs msg into a byte buffer (NULL when out of memory). */
+static grpc_byte_buffer *pack(const ProtobufCMessage *msg)
+{
+	size_t n = protobuf_c_message_get_packed_size(msg);
+	grpc_slice sl = grpc_slice_malloc(n);
+	protobuf_c_message_pack(msg, GRPC_SLICE_START_PTR(sl));
+	grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&sl, 1);
+	grpc_slice_unref(sl);
+	return bb;
+}
+
+static void log_call(struct rpc_call *c, grpc_status_code code)
+{
+	if (code == GRPC_STATUS_OK)
+		return;
+	rpc_log("warn", "call", "method=%s status=%s us=%lld worker=%u",
+		methods[c->method].name, status_name(code),
+		(long long)elapsed_us(&c->t0), c->w->index);
+}
+
+/** Sends the unary reply: msg (may be NULL on error) and status. */
+static void reply(struct rpc_call *c, const ProtobufCMessage *msg,
+		  grpc_status_code code, const char *details)
+{
+	grpc_op ops[4];
+	memset(ops, 0, sizeof(ops));
+	size_t n = 0;
+	grpc_slice det = grpc_slice_from_copied_string(details ? details : "");
+	ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
+	if (msg && code == GRPC_STATUS_OK) {
+		c->response = pack(msg);
+		ops[n].op = GRPC_OP_SEND_MESSAGE;
+		ops[n++].data.send_message.send_message = c->response;
+	}
+	ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+	ops[n].data.send_status_from_server.status = code;
+	ops[n++].data.send_status_from_server.status_details = &det;
+	ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+	ops[n++].data.recv_close_on_server.cancelled = &c->cancelled;
+	grpc_call_error e =
+	    grpc_call_start_batch(c->call, ops, n, &c->t_done, NULL);
+	grpc_slice_unref(det);
+	log_call(c, code);
+	if (e != GRPC_CALL_OK) {
+		rpc_log("error", "batch", "method=%s err=%d",
+			methods[c->method].name, (int)e);
+		call_free(c);
+	}
+}
+
+static grpc_status_code engine_status(int rc)
+{
+	switch (rc) {
+	case RECONNU_OK:
+		return GRPC_STATUS_OK;
+	case RECONNU_EINVAL:
+		return GRPC_STATUS_INVALID_ARGUMENT;
+	case RECONNU_ENOTFOUND:
+		return GRPC_STATUS_NOT_FOUND;
+	case RECONNU_ENOMEM:
+	case RECONNU_ELIMIT:
+		return GRPC_STATUS_RESOURCE_EXHAUSTED;
+	case RECONNU_ESTATE:
+		return GRPC_STATUS_UNAVAILABLE;
+	default:
+		return GRPC_STATUS_INTERNAL;
+	}
+}
+
+static grpc_status_code codec_status(int rc)
+{
+	return rc == CODEC_ELIMIT ? GRPC_STATUS_RESOURCE_EXHAUSTED
+				  : GRPC_STATUS_INVALID_ARGUMENT;
+}
+
+static int deadline_passed(const struct rpc_call *c)
+{
+	return gpr_time_cmp(gpr_now(GPR_CLOCK_MONOTONIC),
+			    gpr_convert_clock_type(c->deadline,
+						   GPR_CLOCK_MONOTONIC)) > 0;
+}
+
+/** Copies the payload into one contiguous slice. @retval 0 / -1 */
+static int payload_read(grpc_byte_buffer *bb, grpc_slice *out)
+{
+	grpc_byte_buffer_reader rd;
+	if (!bb || !grpc_byte_buffer_reader_init(&rd, bb))
+		return -1;
+	*out = grpc_byte_buffer_reader_readall(&rd);
+	grpc_byte_buffer_reader_destroy(&rd);
+	return 0;
+}
+
+/** Arena budget for decoding a message of n bytes: protobuf-c can
+ *  allocate many times the wire size (pointers, empty strings). */
+static size_t decode_budget(size_t n)
+{
+	return 32 * n + (64 << 10);
+}
+
+/* ---- unary handlers ----------------------------------------------------- */
+
+/** Result of a handler: a message to send or a status. Handlers build the
+ *  message in the call's arena; engine results are freed by `cleanup`
+ *  after packing. */
+struct rpc_result {
+	const ProtobufCMessage *msg;
+	grpc_status_code code;
+	char details[ERR_LEN];
+	void (*cleanup)(void *);
+	void *cleanup_arg;
+};
+
+static void result_err(struct rpc_result *r, grpc_status_code code,
+		       const char *details)
+{
+	r->code = code;
+	snprintf(r->details, sizeof(r->details), "%s", details);
+}
+
+static void result_engine(struct rpc_result *r, int rc)
+{
+	result_err(r, engine_status(rc), reconnu_last_error());
+}
+
+static void golden_cleanup(void *p)
+{
+	reconnu_golden_free(p);
+}
+
+static void match_cleanup(void *p)
+{
+	reconnu_match_free(p);
+}
+
+static void explanation_cleanup(void *p)
+{
+	reconnu_explanation_free(p);
+}
+
+static void oom(struct rpc_result *r)
+{
+	result_err(r, GRPC_STATUS_RESOURCE_EXHAUSTED, "response too large");
+}
+
+static void do_upsert(struct rpc_call *c, ProtobufCMessage *in,
+		      struct rpc_result *r)
+{
+	Reconnu__V1__UpsertRequest *req = (Reconnu__V1__UpsertRequest *)in;
+	reconnu_record rec;
+	int rc = codec_record_from_pb(req->record, "record", &c->mem, &rec,
+				      r->details, sizeof(r->details));
+	if (rc) {
+		r->code = codec_status(rc);
+		return;
+	}
+	reconnu_upsert_result res;
+	rc = reconnu_upsert(c->w->s->engine, &rec, &res);
+	if (rc)
+		return result_engine(r, rc);
+	Reconnu__V1__UpsertResponse *out = codec_alloc(&c->mem, sizeof(*out));
+	if (!out)
+		return oom(r);
+	codec_upsert_to_pb(&res, out);
+	r->msg = &out->base;
+}
+
+static void do_identify(struct rpc_call *c, ProtobufCMessage *in,
+			struct rpc_result *r)
+{
+	Reconnu__V1__IdentifyRequest *req = (Reconnu__V1__IdentifyRequest *)in;
+	reconnu_record rec;
+	int rc = codec_record_from_pb(req->record, "record", &c->mem, &rec,
+				      r->details, sizeof(r->details));
+	if (rc) {
+		r->code = codec_status(rc);
+		return;
+	}
+	size_t maxc = req->max_candidates;
+	if (maxc > MAX_CANDIDATES)
+		maxc = MAX_CANDIDATES;
+	reconnu_match *m = NULL;
+	rc = reconnu_identify(c->w->s->engine, &rec, maxc, &m);
+	if (rc)
+		return result_engine(r, rc);
+	r->cleanup = match_cleanup;
+	r->cleanup_arg = m;
+	Reconnu__V1__IdentifyResponse *out = codec_alloc(&c->mem, sizeof(*out));
+	if (!out || codec_match_to_pb(m, &c->mem, out))
+		return oom(r);
+	r->msg = &out->base;
+}
+
+static void do_get_entity(struct rpc_call *c, ProtobufCMessage *in,
+			  struct rpc_result *r)
+{
+	Reconnu__V1__GetEntityRequest *req =
+	    (Reconnu__V1__GetEntityRequest *)in;
+	reconnu_golden *g = NULL;
+	int rc;
+	switch (req->selector_case) {
+	case RECONNU__V1__GET_ENTITY_REQUEST__SELECTOR_ENTITY_ID:
+		if (!req->entity_id)
+			return result_err(r, GRPC_STATUS_INVALID_ARGUMENT,
+					  "entity_id: must not be 0");
+		rc = reconnu_get_entity(c->w->s->engine, req->entity_id, &g);
+		break;
+	case RECONNU__V1__GET_ENTITY_REQUEST__SELECTOR_RECORD_KEY:
+		rc = codec_key_check(req->record_key, "record_key", r->details,
+				     sizeof(r->details));
+		if (rc) {
+			r->code = GRPC_STATUS_INVALID_ARGUMENT;
+			return;
+		}
+		rc = reconnu_get_entity_by_key(c->w->s->engine,
+					       req->record_key->source,
+					       req->record_key->source_id, &g);
+		break;
+	default:
+		return result_err(r, GRPC_STATUS_INVALID_ARGUMENT,
+				  "selector: entity_id or record_key required");
+	}
+	if (rc)
+		return result_engine(r, rc);
+	r->cleanup = golden_cleanup;
+	r->cleanup_arg = g;
+	Reconnu__V1__GetEntityResponse *out =
+	    codec_alloc(&c->mem, sizeof(*out));
+	if (!out)
+		return oom(r);
+	reconnu__v1__get_entity_response__init(out);
+	if (!(out->entity = codec_golden_to_pb(g, &c->mem)))
+		return oom(r);
+	r->msg = &out->base;
+}
+
+static void do_delete(struct rpc_call *c, ProtobufCMessage *in,
+		      struct rpc_result *r)
+{
+	Reconnu__V1__DeleteRequest *req = (Reconnu__V1__DeleteRequest *)in;
+	if (codec_key_check(req->key, "key", r->details, sizeof(r->details))) {
+		r->code = GRPC_STATUS_INVALID_ARGUMENT;
+		return;
+	}
+	reconnu_upsert_result res;
+	int rc = reconnu_delete(c->w->s->engine, req->key->source,
+				req->key->source_id, &res);
+	if (rc)
+		return result_engine(r, rc);
+	Reconnu__V1__DeleteResponse *out = codec_alloc(&c->mem, sizeof(*out));
+	if (!out)
+		return oom(r);
+	reconnu__v1__delete_response__init(out);
+	out->entity_id = res.entity_id;
+	out->entity_version = res.entity_version;
+	out->split = res.n_split;
+	r->msg = &out->base;
+}
+
+static void do_explain(struct rpc_call *c, ProtobufCMessage *in,
+		       struct rpc_result *r)
+{
+	Reconnu__V1__ExplainRequest *req = (Reconnu__V1__ExplainRequest *)in;
+	reconnu_record a, b;
+	reconnu_explanation *e = NULL;
+	int rc = codec_record_from_pb(req->left, "left", &c->mem, &a,
+				      r->details, sizeof(r->details));
+	if (rc) {
+		r->code = codec_status(rc);
+		return;
+	}
+	switch (req->right_case) {
+	case RECONNU__V1__EXPLAIN_REQUEST__RIGHT_RIGHT_RECORD:
+		rc = codec_record_from_pb(req->right_record, "right_record",
+					  &c->mem, &b, r->details,
+					  sizeof(r->details));
+		if (rc) {
+			r->code = codec_status(rc);
+			return;
+		}
+		rc = reconnu_explain_records(c->w->s->engine, &a, &b, &e);
+		break;
+	case RECONNU__V1__EXPLAIN_REQUEST__RIGHT_ENTITY_ID:
+		if (!req->entity_id)
+			return result_err(r, GRPC_STATUS_INVALID_ARGUMENT,
+					  "entity_id: must not be 0");
+		rc = reconnu_explain_entity(c->w->s->engine, &a, req->entity_id,
+					    &e);
+		break;
+	default:
+		return result_err(r, GRPC_STATUS_INVALID_ARGUMENT,
+				  "right: right_record or entity_id required");
+	}
+	if (rc)
+		return result_engine(r, rc);
+	r->cleanup = explanation_cleanup;
+	r->cleanup_arg = e;
+	Reconnu__V1__ExplainResponse *out = codec_alloc(&c->mem, sizeof(*out));
+	if (!out)
+		return oom(r);
+	reconnu__v1__explain_response__init(out);
+	if (!(out->explanation = codec_explanation_to_pb(e, &c->mem)))
+		return oom(r);
+	r->msg = &out->base;
+}
+
+static void do_stats(struct rpc_call *c, ProtobufCMessage *in,
+		     struct rpc_result *r)
+{
+	(void)in;
+	struct rpc_server *s = c->w->s;
+	reconnu_stats st;
+	int rc = reconnu_get_stats(s->engine, &st);
+	if (rc)
+		return result_engine(r, rc);
+	Reconnu__V1__StatsResponse *out = codec_alloc(&c->mem, sizeof(*out));
+	if (!out)
+		return oom(r);
+	codec_stats_to_pb(&st, out);
+	out->uptime_ms = (uint64_t)(elapsed_us(&s->started) / 1000);
+	out->threads = s->n_workers;
+	r->msg = &out->base;
+}
+
+static void do_health(struct rpc_call *c, ProtobufCMessage *in,
+		      struct rpc_result *r)
+{
+	Grpc__Health__V1__HealthCheckRequest *req =
+	    (Grpc__Health__V1__HealthCheckRequest *)in;
+	if (req->service[0] && strcmp(req->service, "reconnu.v1.Reconnu"))
+		return result_err(r, GRPC_STATUS_NOT_FOUND, "unknown service");
+	Grpc__Health__V1__HealthCheckResponse *out =
+	    codec_alloc(&c->mem, sizeof(*out));
+	if (!out)
+		return oom(r);
+	grpc__health__v1__health_check_response__init(out);
+	out->status =
+	    atomic_load(&c->w->s->ready) && !atomic_load(&c->w->s->stopping)
+		? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
+		: GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
+	r->msg = &out->base;
+}
+
+typedef void (*unary_fn)(struct rpc_call *, ProtobufCMessage *,
+			 struct rpc_result *);
+
+static const struct {
+	const ProtobufCMessageDescriptor *in;
+	unary_fn fn;
+} unary[M_COUNT] = {
+    [M_UPSERT] = {&reconnu__v1__upsert_request__descriptor, do_upsert},
+    [M_IDENTIFY] = {&reconnu__v1__identify_request__descriptor, do_identify},
+    [M_GET_ENTITY] = {&reconnu__v1__get_entity_request__descriptor,
+		      do_get_entity},
+    [M_DELETE] = {&reconnu__v1__delete_request__descriptor, do_delete},
+    [M_EXPLAIN] = {&reconnu__v1__explain_request__descriptor, do_explain},
+    [M_STATS] = {&reconnu__v1__stats_request__descriptor, do_stats},
+    [M_HEALTH] = {&grpc__health__v1__health_check_request__descriptor,
+		  do_health},
+};
+
+static void unary_run(struct rpc_call *c)
+{
+	struct rpc_result r = {.code = GRPC_STATUS_OK};
+	struct rpc_server *s = c->w->s;
+	grpc_slice in;
+	if (c->method != M_HEALTH && !atomic_load(&s->ready)) {
+		result_err(&r, GRPC_STATUS_UNAVAILABLE, "server is starting");
+	} else if (deadline_passed(c)) {
+		result_err(&r, GRPC_STATUS_DEADLINE_EXCEEDED,
+			   "deadline passed before the call started");
+	} else if (payload_read(c->payload, &in)) {
+		result_err(&r, GRPC_STATUS_INVALID_ARGUMENT,
+			   "missing or unreadable request message");
+	} else {
+		size_t n = GRPC_SLICE_LENGTH(in);
+		ProtobufCMessage *msg;
+		c->mem.budget = decode_budget(n);
+		int rc = codec_decode(unary[c->method].in,
+				      GRPC_SLICE_START_PTR(in), n, &c->mem,
+				      &msg, r.details, sizeof(r.details));
+		grpc_slice_unref(in);
+		c->mem.budget = SIZE_MAX;
+		if (rc)
+			r.code = codec_status(rc);
+		else
+			unary[c->method].fn(c, msg, &r);
+	}
+	reply(c, r.msg, r.code, r.details);
+	if (r.cleanup)
+		r.cleanup(r.cleanup_arg);
+}
+
+/* ---- UpsertStream ------------------------------------------------------- */
+
+static void stream_send(struct rpc_call *c, int final);
+
+static void stream_fail(struct rpc_call *c, uint64_t index, uint64_t seq,
+			const char *source_id, grpc_status_code code,
+			const char *msg)
+{
+	struct rpc_stream *st = c->st;
+	st->failed++;
+	if (st->n_failures >= MAX_FAILURES) {
+		st->truncated = 1;
+		return;
+	}
+	if (!st->failures) {
+		st->failures = arena_alloc(&st->failures_mem,
+					   MAX_FAILURES * sizeof(void *));
+		if (!st->failures)
+			return;
+	}
+	Reconnu__V1__RecordFailure *f =
+	    arena_alloc(&st->failures_mem, sizeof(*f));
+	if (!f)
+		return;
+	reconnu__v1__record_failure__init(f);
+	f->index = index;
+	f->sequence = seq;
+	f->source_id = arena_strdup(&st->failures_mem, source_id);
+	f->code = (int32_t)code;
+	f->message = arena_strdup(&st->failures_mem, msg);
+	if (!f->source_id || !f->message)
+		return;
+	st->failures[st->n_failures++] = f;
+}
+
+/** Decodes and upserts one received message. */
+static void stream_handle(struct rpc_call *c)
+{
+	struct rpc_stream *st = c->st;
+	uint64_t index = st->received++;
+	uint64_t seq = index + 1;
+	char err[ERR_LEN] = "";
+	const char *source_id = "";
+	grpc_status_code code = GRPC_STATUS_OK;
+	grpc_slice in;
+	if (payload_read(c->payload, &in)) {
+		code = GRPC_STATUS_INTERNAL;
+		snprintf(err, sizeof(err), "cannot read message");
+	} else {
+		size_t n = GRPC_SLICE_LENGTH(in);
+		ProtobufCMessage *msg;
+		c->mem.budget = decode_budget(n);
+		int rc = codec_decode(
+		    &reconnu__v1__upsert_stream_request__descriptor,
+		    GRPC_SLICE_START_PTR(in), n, &c->mem, &msg, err,
+		    sizeof(err));
+		grpc_slice_unref(in);
+		if (rc) {
+			code = codec_status(rc);
+		} else {
+			Reconnu__V1__UpsertStreamRequest *req =
+			    (Reconnu__V1__UpsertStreamRequest *)msg;
+			if (req->sequence)
+				seq = req->sequence;
+			if (index == 0 && req->ack_every)
+				st->ack_every = req->ack_every;
+			if (req->record)
+				source_id = req->record->source_id;
+			reconnu_record rec;
+			rc =
+			    codec_record_from_pb(req->record, "record", &c->mem,
+						 &rec, err, sizeof(err));
+			if (rc) {
+				code = codec_status(rc);
+			} else if ((rc = reconnu_upsert(c->w->s->engine, &rec,
+							NULL))) {
+				code = engine_status(rc);
+				snprintf(err, sizeof(err), "%s",
+					 reconnu_last_error());
+			}
+		}
+	}
+	st->last_sequence = seq;
+	if (code == GRPC_STATUS_OK)
+		st->accepted++;
+	else
+		stream_fail(c, index, seq, source_id, code, err);
+	codec_mem_destroy(&c->mem);
+	grpc_byte_buffer_destroy(c->payload);
+	c->payload = NULL;
+}
+
+static void stream_start(struct rpc_call *c, grpc_op *ops, size_t n,
+			 struct rpc_tag *t)
+{
+	if (grpc_call_start_batch(c->call, ops, n, t, NULL) == GRPC_CALL_OK) {
+		c->pending++;
+		return;
+	}
+	rpc_log("error", "batch", "method=UpsertStream kind=%d", (int)t->kind);
+	c->st->dead = 1;
+	grpc_call_cancel(c->call, NULL);
+}
+
+static void stream_recv(struct rpc_call *c)
+{
+	grpc_op op;
+	memset(&op, 0, sizeof(op));
+	op.op = GRPC_OP_RECV_MESSAGE;
+	op.data.recv_message.recv_message = &c->payload;
+	stream_start(c, &op, 1, &c->t_recv);
+}
+
+static Reconnu__V1__UpsertProgress progress_of(const struct rpc_stream *st)
+{
+	Reconnu__V1__UpsertProgress p;
+	reconnu__v1__upsert_progress__init(&p);
+	p.received = st->received;
+	p.accepted = st->accepted;
+	p.failed = st->failed;
+	p.last_sequence = st->last_sequence;
+	return p;
+}
+
+/** Sends a progress ack, or (final) the summary with the OK status. */
+static void stream_send(struct rpc_call *c, int final)
+{
+	struct rpc_stream *st = c->st;
+	Reconnu__V1__UpsertStreamResponse resp;
+	Reconnu__V1__UpsertProgress p = progress_of(st);
+	Reconnu__V1__UpsertSummary sum;
+	reconnu__v1__upsert_stream_response__init(&resp);
+	if (final) {
+		reconnu__v1__upsert_summary__init(&sum);
+		sum.totals = &p;
+		sum.failures = st->failures;
+		sum.n_failures = st->n_failures;
+		sum.failures_truncated = st->truncated;
+		sum.elapsed_ms = (uint64_t)(elapsed_us(&st->started) / 1000);
+		resp.kind_case =
+		    RECONNU__V1__UPSERT_STREAM_RESPONSE__KIND_SUMMARY;
+		resp.summary = &sum;
+	} else {
+		resp.kind_case =
+		    RECONNU__V1__UPSERT_STREAM_RESPONSE__KIND_PROGRESS;
+		resp.progress = &p;
+	}
+	if (st->out)
+		grpc_byte_buffer_destroy(st->out);
+	st->out = pack(&resp.base);
+	grpc_op ops[2];
+	memset(ops, 0, sizeof(ops));
+	grpc_slice det = grpc_empty_slice();
+	ops[0].op = GRPC_OP_SEND_MESSAGE;
+	ops[0].data.send_message.send_message = st->out;
+	ops[1].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+	ops[1].data.send_status_from_server.status = GRPC_STATUS_OK;
+	ops[1].data.send_status_from_server.status_details = &det;
+	st->sending = 1;
+	if (final) {
+		st->final_sent = 1;
+		rpc_log("info", "stream_end",
+			"received=%llu accepted=%llu failed=%llu ms=%lld "
+			"worker=%u",
+			(unsigned long long)st->received,
+			(unsigned long long)st->accepted,
+			(unsigned long long)st->failed,
+			(long long)(elapsed_us(&st->started) / 1000),
+			c->w->index);
+	}
+	stream_start(c, ops, final ? 2 : 1, &c->t_send);
+}
+
+static void stream_begin(struct rpc_call *c)
+{
+	struct rpc_server *s = c->w->s;
+	if (!atomic_load(&s->ready)) {
+		reply(c, NULL, GRPC_STATUS_UNAVAILABLE, "server is starting");
+		return;
+	}
+	c->st = calloc(1, sizeof(*c->st));
+	if (!c->st) {
+		reply(c, NULL, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	arena_create(&c->st->failures_mem);
+	c->st->ack_every = DEFAULT_ACK_EVERY;
+	clock_gettime(CLOCK_MONOTONIC, &c->st->started);
+
+	grpc_op op;
+	memset(&op, 0, sizeof(op));
+	op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+	op.data.recv_close_on_server.cancelled = &c->cancelled;
+	stream_start(c, &op, 1, &c->t_close);
+	memset(&op, 0, sizeof(op));
+	op.op = GRPC_OP_SEND_INITIAL_METADATA;
+	stream_start(c, &op, 1, &c->t_send);
+	c->st->sending = 1;
+	if (!c->st->dead)
+		stream_recv(c);
+}
+
+/** Next step of a stream after batch `kind` completed with `ok`. */
+static void stream_step(struct rpc_call *c, enum rpc_tag_kind kind, int ok)
+{
+	struct rpc_stream *st = c->st;
+	c->pending--;
+	switch (kind) {
+	case T_CLOSE:
+		if (c->cancelled && !st->final_sent) {
+			st->dead = 1;
+			rpc_log("info", "stream_cancelled",
+				"received=%llu accepted=%llu worker=%u",
+				(unsigned long long)st->received,
+				(unsigned long long)st->accepted, c->w->index);
+		}
+		break;
+	case T_RECV:
+		if (!ok) {
+			st->dead = 1;
+			grpc_call_cancel(c->call, NULL);
+			break;
+		}
+		if (!c->payload) {
+			st->half_closed = 1;
+			break;
+		}
+		stream_handle(c);
+		if (!st->dead)
+			stream_recv(c);
+		break;
+	case T_SEND:
+		st->sending = 0;
+		if (!ok)
+			st->dead = 1;
+		break;
+	default:
+		break;
+	}
+	if (!st->dead && !st->sending && !st->final_sent) {
+		if (st->half_closed)
+			stream_send(c, 1);
+		else if (st->received && st->received % st->ack_every == 0 &&
+			 kind == T_RECV)
+			stream_send(c, 0);
+	}
+	if (c->pending == 0)
+		call_free(c);
+}
+
+/* ---- worker loop -------------------------------------------------------- */
+
+static void on_new(struct rpc_call *c, int ok)
+{
+	if (!ok) { /* server shutting down: the request was never matched */
+		call_free(c);
+		return;
+	}
+	call_arm(c->w, c->method);
+	clock_gettime(CLOCK_MONOTONIC, &c->t0);
+	if (c->method == M_UNKNOWN) {
+		c->deadline = c->details.deadline;
+		reply(c, NULL, GRPC_STATUS_UNIMPLEMENTED, "unknown method");
+	} else if (methods[c->method].streaming) {
+		stream_begin(c);
+	} else {
+		unary_run(c);
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct rpc_worker *w = arg;
+	for (enum rpc_method m = 0; m < M_COUNT; m++)
+		call_arm(w, m);
+	for (;;) {
+		grpc_event ev = grpc_completion_queue_next(
+		    w->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+		if (ev.type == GRPC_QUEUE_SHUTDOWN)
+			break;
+		if (ev.type != GRPC_OP_COMPLETE)
+			continue;
+		struct rpc_tag *t = ev.tag;
+		struct rpc_call *c = t->call;
+		switch (t->kind) {
+		case T_NEW:
+			on_new(c, ev.success);
+			break;
+		case T_DONE:
+			call_free(c);
+			break;
+		default:
+			if (c->st)
+				stream_step(c, t->kind, ev.success);
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+struct rpc_server *rpc_server_start(reconnu *engine,
+				    const struct rpc_options *o)
+{
+	struct rpc_server *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->engine = engine;
+	s->n_workers = o->threads ? o->threads : 1;
+	s->max_message_bytes = o->max_message_bytes;
+	s->grace_ms = o->grace_ms;
+	clock_gettime(CLOCK_MONOTONIC, &s->started);
+	s->workers = calloc(s->n_workers, sizeof(*s->workers));
+	if (!s->workers) {
+		free(s);
+		return NULL;
+	}
+
+	grpc_arg args[2];
+	args[0].type = GRPC_ARG_INTEGER;
+	args[0].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
+	args[0].value.integer = (int)o->max_message_bytes;
+	args[1].type = GRPC_ARG_INTEGER;
+	args[1].key = (char *)GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
+	args[1].value.integer = -1;
+	grpc_channel_args ch = {2, args};
+	s->server = grpc_server_create(&ch, NULL);
+	for (enum rpc_method m = 0; m < M_UNKNOWN; m++)
+		s->registered[m] = grpc_server_register_method(
+		    s->server, methods[m].path, NULL,
+		    methods[m].streaming
+			? GRPC_SRM_PAYLOAD_NONE
+			: GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER,
+		    0);
+	s->shutdown_cq = grpc_completion_queue_create_for_next(NULL);
+	grpc_server_register_completion_queue(s->server, s->shutdown_cq, NULL);
+	for (unsigned i = 0; i < s->n_workers; i++) {
+		s->workers[i].s = s;
+		s->workers[i].index = i;
+		s->workers[i].cq = grpc_completion_queue_create_for_next(NULL);
+		grpc_server_register_completion_queue(s->server,
+						      s->workers[i].cq, NULL);
+	}
+	grpc_server_credentials *creds =
+	    grpc_insecure_server_credentials_create();
+	s->port = grpc_server_add_http2_port(s->server, o->listen, creds);
+	grpc_server_credentials_release(creds);
+	if (s->port == 0) {
+		rpc_log("error", "bind", "listen=%s", o->listen);
+		grpc_server_destroy(s->server);
+		grpc_completion_queue_destroy(s->shutdown_cq);
+		for (unsigned i = 0; i < s->n_workers; i++)
+			grpc_completion_queue_destroy(s->workers[i].cq);
+		free(s->workers);
+		free(s);
+		return NULL;
+	}
+	grpc_server_start(s->server);
+	for (unsigned i = 0; i < s->n_workers; i++)
+		pthread_create(&s->workers[i].thread, NULL, worker_main,
+			       &s->workers[i]);
+	return s;
+}
+
+int rpc_server_port(const struct rpc_server *s)
+{
+	return s->port;
+}
+
+void rpc_server_set_ready(struct rpc_server *s, int ready)
+{
+	atomic_store(&s->ready, ready);
+}
+
+void rpc_server_stop(struct rpc_server *s)
+{
+	if (s->stopped)
+		return;
+	atomic_store(&s->stopping, 1);
+	int tag;
+	grpc_server_shutdown_and_notify(s->server, s->shutdown_cq, &tag);
+	grpc_event ev = grpc_completion_queue_next(
+	    s->shutdown_cq,
+	    gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+			 gpr_time_from_millis(s->grace_ms, GPR_TIMESPAN)),
+	    NULL);
+	if (ev.type == GRPC_QUEUE_TIMEOUT) {
+		rpc_log("warn", "shutdown", "cancelling=in_flight grace_ms=%u",
+			s->grace_ms);
+		grpc_server_cancel_all_calls(s->server);
+		grpc_completion_queue_next(
+		    s->shutdown_cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+	}
+	for (unsigned i = 0; i < s->n_workers; i++)
+		grpc_completion_queue_shutdown(s->workers[i].cq);
+	for (unsigned i = 0; i < s->n_workers; i++)
+		pthread_join(s->workers[i].thread, NULL);
+	grpc_completion_queue_shutdown(s->shutdown_cq);
+	while (grpc_completion_queue_next(
+		   s->shutdown_cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL)
+		   .type != GRPC_QUEUE_SHUTDOWN)
+		;
+	s->stopped = 1;
+}
+
+void rpc_server_delete(struct rpc_server *s)
+{
+	if (!s)
+		return;
+	rpc_server_stop(s);
+	grpc_server_destroy(s->server);
+	for (unsigned i = 0; i < s->n_workers; i++)
+		grpc_completion_queue_destroy(s->workers[i].cq);
+	grpc_completion_queue_destroy(s->shutdown_cq);
+	free(s->workers);
+	free(s);
+}

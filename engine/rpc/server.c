@@ -1,0 +1,403 @@
+/*
+ * server.c — reconnu-server: options, engine, optional preload of a sample
+ * file, the gRPC server (rpc.h), and a graceful stop on SIGTERM/SIGINT.
+ *
+ * Signals are blocked in every thread (before gRPC starts its own) and
+ * taken by one thread with sigwait(), which only wakes the main thread:
+ * nothing runs in a signal handler. The main thread then stops the server
+ * (in-flight calls finish) and exits 0.
+ *
+ * Options come from an optional `--config FILE` of `key = value` lines
+ * (keys are the long option names without dashes, `#` comments), then
+ * from the command line, which wins.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <grpc/grpc.h>
+
+#include "ingest.h"
+#include "reconnu.h"
+#include "rpc.h"
+
+enum { EXIT_USAGE = 2, MAX_MAPS = 32 };
+
+/** Everything the options set. */
+struct server_opts {
+	char listen[256];
+	char data_dir[PATH_MAX];
+	char port_file[PATH_MAX];
+	char nicknames[PATH_MAX];
+	char load[PATH_MAX];
+	char *maps[MAX_MAPS]; /**< --map arguments (owned copies) */
+	unsigned n_maps;
+	unsigned threads;
+	unsigned grace_ms;
+	size_t max_message_bytes;
+	double match_threshold;
+	double possible_threshold;
+};
+
+static atomic_int stop_requested;
+static sem_t stop_sem;
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: reconnu-server [options]\n"
+		"  --listen ADDR              host:port (default "
+		"127.0.0.1:7450; port 0 = any)\n"
+		"  --data-dir DIR             data folder, created if needed "
+		"(default ./data)\n"
+		"  --threads N                completion-queue threads "
+		"(default: CPUs)\n"
+		"  --max-message-bytes N      largest request accepted "
+		"(default 4194304)\n"
+		"  --config FILE              `key = value` file (keys = long "
+		"options)\n"
+		"  --match-threshold P        auto-link probability "
+		"(default 0.96)\n"
+		"  --possible-threshold P     review band lower bound "
+		"(default 0.90)\n"
+		"  --nicknames DIR            given-name variant CSV files\n"
+		"  --load FILE                preload a CSV/JSONL file before "
+		"serving\n"
+		"  --map FIELD=COL[,...]      column mapping for --load "
+		"(repeatable; see ingest.h)\n"
+		"  --port-file FILE           write the bound port there\n"
+		"  --grace-ms N               wait for in-flight calls on stop "
+		"(default 10000)\n"
+		"Health answers NOT_SERVING (and Reconnu methods UNAVAILABLE) "
+		"until the preload is done.\n"
+		"Logs: key=value lines on stderr; `event=listening port=N` "
+		"once bound.\n");
+}
+
+static int parse_num(const char *s, double lo, double hi, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int copy(char *dst, size_t n, const char *src)
+{
+	return (size_t)snprintf(dst, n, "%s", src) >= n ? -1 : 0;
+}
+
+/** Applies one option (name without dashes). @retval 0 / -1 */
+static int set_opt(struct server_opts *o, const char *key, const char *val)
+{
+	double v;
+	if (!strcmp(key, "listen"))
+		return copy(o->listen, sizeof(o->listen), val);
+	if (!strcmp(key, "data-dir"))
+		return copy(o->data_dir, sizeof(o->data_dir), val);
+	if (!strcmp(key, "port-file"))
+		return copy(o->port_file, sizeof(o->port_file), val);
+	if (!strcmp(key, "nicknames"))
+		return copy(o->nicknames, sizeof(o->nicknames), val);
+	if (!strcmp(key, "load"))
+		return copy(o->load, sizeof(o->load), val);
+	if (!strcmp(key, "map")) {
+		if (o->n_maps == MAX_MAPS ||
+		    !(o->maps[o->n_maps] = strdup(val)))
+			return -1;
+		o->n_maps++;
+		return 0;
+	}
+	if (!strcmp(key, "threads")) {
+		if (parse_num(val, 1, 256, &v))
+			return -1;
+		o->threads = (unsigned)v;
+		return 0;
+	}
+	if (!strcmp(key, "grace-ms")) {
+		if (parse_num(val, 0, 3600000, &v))
+			return -1;
+		o->grace_ms = (unsigned)v;
+		return 0;
+	}
+	if (!strcmp(key, "max-message-bytes")) {
+		if (parse_num(val, 1024, INT_MAX, &v))
+			return -1;
+		o->max_message_bytes = (size_t)v;
+		return 0;
+	}
+	if (!strcmp(key, "match-threshold"))
+		return parse_num(val, 0, 1, &o->match_threshold);
+	if (!strcmp(key, "possible-threshold"))
+		return parse_num(val, 0, 1, &o->possible_threshold);
+	return -1;
+}
+
+static char *trim(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	size_t n = strlen(s);
+	while (n && strchr(" \t\r\n", s[n - 1]))
+		s[--n] = 0;
+	return s;
+}
+
+/** Reads a `key = value` file. @retval 0 / -1 (message printed) */
+static int read_config(struct server_opts *o, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "reconnu-server: cannot open %s: %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	char line[4096];
+	int lineno = 0, rc = 0;
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		char *s = trim(line);
+		if (!*s || *s == '#' || *s == ';')
+			continue;
+		char *eq = strchr(s, '=');
+		if (eq)
+			*eq = 0;
+		if (!eq || set_opt(o, trim(s), trim(eq + 1))) {
+			fprintf(stderr, "reconnu-server: %s:%d: bad setting\n",
+				path, lineno);
+			rc = -1;
+			break;
+		}
+	}
+	fclose(f);
+	return rc;
+}
+
+static int parse_args(struct server_opts *o, int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--config") && i + 1 < argc &&
+		    read_config(o, argv[i + 1]))
+			return -1;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			exit(0);
+		}
+		if (strncmp(a, "--", 2) || i + 1 >= argc) {
+			fprintf(stderr, "reconnu-server: bad argument %s\n", a);
+			return -1;
+		}
+		const char *val = argv[++i];
+		if (!strcmp(a, "--config"))
+			continue;
+		if (set_opt(o, a + 2, val)) {
+			fprintf(stderr, "reconnu-server: bad value for %s\n",
+				a);
+			return -1;
+		}
+	}
+	if (o->possible_threshold > o->match_threshold) {
+		fprintf(stderr, "reconnu-server: --possible-threshold above "
+				"--match-threshold\n");
+		return -1;
+	}
+	return 0;
+}
+
+/** mkdir -p */
+static int make_dirs(const char *path)
+{
+	char buf[PATH_MAX];
+	if (copy(buf, sizeof(buf), path))
+		return -1;
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(buf, 0755) && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(buf, 0755) && errno != EEXIST ? -1 : 0;
+}
+
+static void *signal_main(void *arg)
+{
+	sigset_t *set = arg;
+	int sig = 0;
+	while (sigwait(set, &sig) != 0)
+		;
+	rpc_log("info", "signal", "signal=%s",
+		sig == SIGTERM	? "TERM"
+		: sig == SIGINT ? "INT"
+				: "other");
+	atomic_store(&stop_requested, 1);
+	sem_post(&stop_sem);
+	return NULL;
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) +
+	       (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/** Upserts every row of o->load. @retval 0 / -1 */
+static int preload(reconnu *engine, const struct server_opts *o)
+{
+	struct ingest_mapping *m = ingest_mapping_new();
+	if (!m)
+		return -1;
+	for (unsigned i = 0; i < o->n_maps; i++)
+		if (ingest_mapping_add(m, o->maps[i])) {
+			rpc_log("error", "preload", "map_error=\"%s\"",
+				ingest_last_error());
+			ingest_mapping_delete(m);
+			return -1;
+		}
+	struct ingest_reader *r = ingest_open(o->load, m, INGEST_AUTO);
+	ingest_mapping_delete(m);
+	if (!r) {
+		rpc_log("error", "preload", "open_error=\"%s\"",
+			ingest_last_error());
+		return -1;
+	}
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	uint64_t ok = 0, bad = 0;
+	int rc;
+	reconnu_record *rec;
+	while (!atomic_load(&stop_requested) &&
+	       (rc = ingest_next(r, &rec, NULL)) != 0) {
+		if (rc == INGEST_EROW) {
+			bad++;
+			continue;
+		}
+		if (rc < 0) {
+			rpc_log("error", "preload", "read_error=\"%s\"",
+				ingest_last_error());
+			break;
+		}
+		if (reconnu_upsert(engine, rec, NULL))
+			bad++;
+		else
+			ok++;
+		if ((ok + bad) % 100000 == 0)
+			rpc_log("info", "preload_progress",
+				"rows=%llu accepted=%llu",
+				(unsigned long long)(ok + bad),
+				(unsigned long long)ok);
+	}
+	ingest_close(r);
+	double s = seconds_since(&t0);
+	rpc_log("info", "preload_done",
+		"accepted=%llu failed=%llu seconds=%.2f records_per_s=%.0f",
+		(unsigned long long)ok, (unsigned long long)bad, s,
+		s > 0 ? (double)ok / s : 0.0);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct server_opts o = {
+	    .listen = "127.0.0.1:7450",
+	    .data_dir = "data",
+	    .max_message_bytes = 4 << 20,
+	    .grace_ms = 10000,
+	    .match_threshold = 0.96,
+	    .possible_threshold = 0.90,
+	};
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	o.threads = ncpu > 0 ? (unsigned)ncpu : 1;
+	if (parse_args(&o, argc, argv)) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (make_dirs(o.data_dir)) {
+		fprintf(stderr, "reconnu-server: cannot create %s: %s\n",
+			o.data_dir, strerror(errno));
+		return 1;
+	}
+
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sem_init(&stop_sem, 0, 0);
+	pthread_t sig_thread;
+	pthread_create(&sig_thread, NULL, signal_main, &set);
+
+	reconnu_config cfg;
+	reconnu_config_default(&cfg);
+	cfg.match_threshold = o.match_threshold;
+	cfg.possible_threshold = o.possible_threshold;
+	cfg.nicknames_dir = o.nicknames[0] ? o.nicknames : NULL;
+	reconnu *engine = NULL;
+	if (reconnu_open(&cfg, &engine)) {
+		rpc_log("error", "engine_open", "err=%s",
+			reconnu_strerror(RECONNU_EINVAL));
+		fprintf(stderr, "reconnu-server: %s\n", reconnu_last_error());
+		return 1;
+	}
+
+	grpc_init();
+	struct rpc_options ro = {
+	    .listen = o.listen,
+	    .threads = o.threads,
+	    .max_message_bytes = o.max_message_bytes,
+	    .grace_ms = o.grace_ms,
+	};
+	struct rpc_server *s = rpc_server_start(engine, &ro);
+	if (!s) {
+		reconnu_close(engine);
+		grpc_shutdown();
+		return 1;
+	}
+	rpc_log("info", "listening",
+		"port=%d listen=%s threads=%u "
+		"data_dir=%s max_message_bytes=%zu",
+		rpc_server_port(s), o.listen, o.threads, o.data_dir,
+		o.max_message_bytes);
+	if (o.port_file[0]) {
+		FILE *f = fopen(o.port_file, "w");
+		if (f) {
+			fprintf(f, "%d\n", rpc_server_port(s));
+			fclose(f);
+		}
+	}
+	int rc = 0;
+	if (o.load[0] && preload(engine, &o))
+		rc = 1;
+	if (!rc && !atomic_load(&stop_requested)) {
+		rpc_server_set_ready(s, 1);
+		rpc_log("info", "ready", "port=%d", rpc_server_port(s));
+		while (sem_wait(&stop_sem) && errno == EINTR)
+			;
+	}
+	rpc_log("info", "shutdown_begin", "port=%d", rpc_server_port(s));
+	rpc_server_delete(s);
+	reconnu_close(engine);
+	grpc_shutdown();
+	for (unsigned i = 0; i < o.n_maps; i++)
+		free(o.maps[i]);
+	rpc_log("info", "shutdown_done", "exit=%d", rc);
+	return rc;
+}
