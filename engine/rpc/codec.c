@@ -434,7 +434,7 @@ static int value_list(struct codec_mem *m, const reconnu_value *v, size_t n,
 {
 	*n_out = n;
 	*out =
-	    (Reconnu__V1__Value **)msg_array(m, n, sizeof(**out), value_init);
+	    (Reconnu__V1__Value **)msg_array(m, n, sizeof(***out), value_init);
 	if (n && !*out)
 		return -1;
 	for (size_t i = 0; i < n; i++)
