@@ -276,6 +276,22 @@ static size_t rec_keys(const struct store_rec *r, uint64_t *keys)
 		key_add(keys, &n, 'g', dob[0] ? dob : "", a->postcode);
 		key_add(keys, &n, 'h', r->family_phon, a->city);
 		key_add(keys, &n, 's', a->line, a->postcode);
+		/* phonetic names with the place: survive a typo in a name and
+		 * in the other name's spelling */
+		key_add(keys, &n, 'm', r->given_phon, a->postcode);
+		key_add(keys, &n, 'n', r->family_phon, a->postcode);
+		key_add(keys, &n, 'q', r->given_phon, a->city);
+		/* place with initials: survives typos inside both names */
+		if (*a->city && *a->postcode && *r->given && *r->family) {
+			char in[4] = {r->given[0] < r->family[0] ? r->given[0]
+								 : r->family[0],
+				      r->given[0] < r->family[0] ? r->family[0]
+								 : r->given[0],
+				      0};
+			char cp[512];
+			snprintf(cp, sizeof(cp), "%s|%s", a->city, a->postcode);
+			key_add(keys, &n, 'l', cp, in);
+		}
 	}
 	/* names with the birth year: resists day/month typos */
 	if (r->birth.year && *r->given_phon && *r->family_phon) {

@@ -114,8 +114,10 @@ static double jw(const char *a, const char *b)
 }
 
 /* Typo bands shared by given and family names: one edit (OSA, so a
- * transposition counts once) or Jaro-Winkler >= 0.92 is close, two edits
- * or JW >= 0.88 is far; token subsets ("jean luc" / "jean") are close. */
+ * transposition counts once) or Jaro-Winkler >= 0.92 is close; two edits
+ * with the same initial (typos rarely hit the first letter: david/farid
+ * are two names) or JW >= 0.88 is far; token subsets ("jean luc" /
+ * "jean") are close. */
 static enum score_level name_band(const char *a, size_t la, const char *b,
 				  size_t lb, double jws)
 {
@@ -124,7 +126,7 @@ static enum score_level name_band(const char *a, size_t la, const char *b,
 	if (jws >= 0.92 || (d <= 1 && shorter >= 3) ||
 	    sim_token_set(a, b) >= 0.99)
 		return SCORE_CLOSE;
-	if (jws >= 0.88 || (d <= 2 && shorter >= 5))
+	if (jws >= 0.88 || (d <= 2 && shorter >= 5 && a[0] == b[0]))
 		return SCORE_FAR;
 	return SCORE_DIFFERENT;
 }

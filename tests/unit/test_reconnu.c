@@ -169,17 +169,8 @@ static void test_match_and_merge(void)
 	reconnu_match_free(m);
 	is_int(stats(r).records, 4, "identify stored nothing");
 
-	/* a bridging record merges the two entities into the oldest */
-	reconnu_record bridge = person("crm", "C9", "Jean", "Dupont",
-				       "1980-05-17", e3, p1);
-	reconnu_upsert(r, &bridge, &res);
-	/* e3 alone with different names must not merge */
-	reconnu_golden *g = NULL;
-	is_int(reconnu_get_entity(r, ent2, &g), 0, "entity 2 still there");
-	ok(g && g->entity_id == ent2, "strangers not glued by one email");
-	reconnu_golden_free(g);
-
 	/* get by key; unknown entity */
+	reconnu_golden *g = NULL;
 	is_int(reconnu_get_entity_by_key(r, "pos-london", "B7", &g), 0,
 	       "get by source key");
 	ok(g && g->entity_id == ent1 && g->n_emails == 1,
@@ -187,6 +178,39 @@ static void test_match_and_merge(void)
 	ok(g && g->n_phones == 1 && !strcmp(g->phones[0].value, "+33612345678"),
 	   "phones kept in E.164");
 	reconnu_golden_free(g);
+	/* Jean's record carrying Marie's email: one shared email with other
+	 * names and birth date must not glue the two people */
+	reconnu_record bridge = person("crm", "C9", "Jean", "Dupont",
+				       "1980-05-17", e3, p1);
+	reconnu_upsert(r, &bridge, &res);
+	is_int(res.entity_id, ent1, "Jean's record joins Jean");
+	is_int(reconnu_get_entity(r, ent2, &g), 0, "entity 2 still there");
+	ok(g && g->entity_id == ent2, "strangers not glued by one email");
+	reconnu_golden_free(g);
+
+	/* two entities that a later record bridges: merge into the oldest */
+	const char *ex[] = {"k.weber@example.de"};
+	const char *px[] = {"+49 30 1234567"};
+	reconnu_record k1 = person("eshop-de", "K1", "Klaus", "Weber", NULL, ex,
+				   NULL);
+	reconnu_record k2 = person("pos-berlin", "K2", "Klaus", "Weber", NULL,
+				   NULL, px);
+	reconnu_upsert(r, &k1, &res);
+	uint64_t old_id = res.entity_id;
+	reconnu_upsert(r, &k2, &res);
+	uint64_t young_id = res.entity_id;
+	ok(old_id != young_id, "name alone does not link");
+	reconnu_record k3 = person("crm", "K3", "Klaus", "Weber", "1975-01-01",
+				   ex, px);
+	reconnu_upsert(r, &k3, &res);
+	is_int(res.entity_id, old_id, "bridge merges into the oldest id");
+	is_int(res.n_merged, 1, "one entity absorbed");
+	is_int(reconnu_get_entity(r, young_id, &g), 0, "absorbed id resolves");
+	ok(g && g->entity_id == old_id && g->n_aliases == 1 &&
+		   g->aliases[0] == young_id,
+	   "alias recorded in the golden record");
+	reconnu_golden_free(g);
+
 	is_int(reconnu_get_entity(r, 987654, &g), RECONNU_ENOTFOUND,
 	       "unknown entity id");
 	is_int(reconnu_get_entity_by_key(r, "x", "y", &g), RECONNU_ENOTFOUND,
