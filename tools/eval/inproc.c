@@ -7,7 +7,8 @@
  * re-reads the input and, for an evenly spaced sample of M rows, calls
  * reconnu_identify on a copy of the row (without its key, perturbed with
  * probability P: a typo in a name, a changed birth day, a dropped e-mail),
- * timing each call alone with CLOCK_MONOTONIC. Re-reading instead of
+ * timing each call alone with CLOCK_MONOTONIC. Edits touch ASCII letters
+ * only, so a perturbed name stays valid UTF-8. Re-reading instead of
  * keeping a sample in memory keeps pass 1's RSS figure clean.
  */
 #define _GNU_SOURCE
@@ -58,6 +59,11 @@ static char *copy(char *buf, size_t size, const char *s)
 	return buf;
 }
 
+static bool ascii(char c)
+{
+	return (unsigned char)c < 0x80;
+}
+
 /** Makes q differ from its source row the way re-typed data does. */
 static void perturb(struct bench *b, reconnu_record *q, char *given,
 		    char *family, char *dob)
@@ -67,6 +73,8 @@ static void perturb(struct bench *b, reconnu_record *q, char *given,
 	case 0: /* swapped letters in the family name */
 		if (family && (len = strlen(family)) >= 3) {
 			size_t i = 1 + rng_next(&b->rng) % (len - 2);
+			if (!ascii(family[i]) || !ascii(family[i + 1]))
+				break; /* keep UTF-8 valid */
 			char c = family[i];
 			family[i] = family[i + 1];
 			family[i + 1] = c;
@@ -76,6 +84,8 @@ static void perturb(struct bench *b, reconnu_record *q, char *given,
 	case 1: /* a letter dropped from the given name */
 		if (given && (len = strlen(given)) >= 4) {
 			size_t i = 1 + rng_next(&b->rng) % (len - 2);
+			if (!ascii(given[i]))
+				break;
 			memmove(given + i, given + i + 1, len - i);
 			q->given_name = given;
 		}
