@@ -180,6 +180,24 @@ static int block__grow(struct block_index *idx)
 
 /** Appends rec to the list of s, spilling or growing the heap array.
  *  @retval 0 ok, -1 ENOMEM (slot unchanged). */
+/* Lists are kept in ascending id order: a record's id is checked for by
+ * binary search, and the common add (a new record, the largest id yet)
+ * appends without moving anything. This keeps over-shared lists (a
+ * placeholder email shared by millions) cheap to grow. */
+static uint32_t block__lower_bound(const uint32_t *ids, uint32_t n,
+				   uint32_t rec)
+{
+	uint32_t lo = 0, hi = n;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (ids[mid] < rec)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 static int block__append(struct block_index *idx, struct block_slot *s,
 			 uint32_t rec)
 {
@@ -233,13 +251,17 @@ int block_index_add(struct block_index *idx, uint64_t key, uint32_t rec)
 		idx->oversized += idx->cap < 1;
 		return 0;
 	}
-	const uint32_t *ids = block__ids(s);
-	for (uint32_t k = 0; k < s->n; k++) {
-		if (ids[k] == rec)
-			return 0;
-	}
+	uint32_t pos = block__lower_bound(block__ids(s), s->n, rec);
+	if (pos < s->n && block__ids(s)[pos] == rec)
+		return 0;
 	if (block__append(idx, s, rec) != 0)
 		return -1;
+	if (pos < s->n - 1) {
+		uint32_t *ids = block__ids(s);
+		memmove(ids + pos + 1, ids + pos,
+			(size_t)(s->n - 1 - pos) * sizeof(*ids));
+		ids[pos] = rec;
+	}
 	idx->postings++;
 	idx->oversized += s->n == (uint64_t)idx->cap + 1;
 	return 0;
@@ -268,14 +290,13 @@ void block_index_remove(struct block_index *idx, uint64_t key, uint32_t rec)
 	if (s->n == 0)
 		return;
 	uint32_t *ids = block__ids(s);
-	uint32_t k = 0;
-	while (k < s->n && ids[k] != rec)
-		k++;
-	if (k == s->n)
+	uint32_t k = block__lower_bound(ids, s->n, rec);
+	if (k == s->n || ids[k] != rec)
 		return;
 	idx->oversized -= s->n == (uint64_t)idx->cap + 1;
 	idx->postings--;
-	ids[k] = ids[--s->n];
+	s->n--;
+	memmove(ids + k, ids + k + 1, (size_t)(s->n - k) * sizeof(*ids));
 	if (s->n == 0) {
 		block__erase_slot(idx, s);
 		return;

@@ -33,15 +33,17 @@ void block_index_delete(struct block_index *idx);
  *  accepts any 64-bit key, 0 included. */
 uint64_t block_key(char kind, const char *s, size_t len);
 
-/** Adds rec under key (a duplicate (key, rec) is a no-op). The duplicate
- *  check scans the key's list: O(list length), which over-shared keys
- *  make long; every other list is short.
+/** Adds rec under key (a duplicate (key, rec) is a no-op). Lists are
+ *  kept sorted: the duplicate check is a binary search and adding the
+ *  largest id yet (a new record) appends in O(1); an older id (an updated
+ *  record) moves the tail of the list.
  *  @retval 0 ok, -1 ENOMEM (index unchanged). */
 int block_index_add(struct block_index *idx, uint64_t key, uint32_t rec);
-/** Removes rec from key's list (O(list length)); absent is a no-op. */
+/** Removes rec from key's list (binary search, then the tail of the list
+ *  moves); absent is a no-op. */
 void block_index_remove(struct block_index *idx, uint64_t key, uint32_t rec);
 
-/** Posting list of key, in no particular order. Sets *ids and *n
+/** Posting list of key, in ascending record id order. Sets *ids and *n
  *  (borrowed: valid until the next write to the index; *ids is NULL when
  *  *n is 0).
  *  @retval 0 ok (n may be 0), 1 key is over-shared (n = 0). */

@@ -397,11 +397,44 @@ static void test_key(void)
 	ok(block_key('e', "", 0) != 0, "key: never 0");
 }
 
+/* Lists come back in ascending id order whatever the order of adds, and a
+ * million-id over-shared list is built by appends (new ids), so this test
+ * would take minutes if adding scanned the list. */
+static void test_sorted_lists(void)
+{
+	struct block_index *idx = block_index_new(10);
+	const uint32_t *ids;
+	size_t n;
+	uint32_t order[] = {50, 3, 77, 12, 3, 99, 1, 64, 12, 8};
+	for (size_t i = 0; i < sizeof(order) / sizeof(*order); i++)
+		block_index_add(idx, 5, order[i]);
+	block_index_probe(idx, 5, &ids, &n);
+	int sorted = n == 8;
+	for (size_t i = 1; i < n; i++)
+		sorted &= ids[i - 1] < ids[i];
+	ok(sorted, "sorted: ascending ids, duplicates ignored");
+	block_index_remove(idx, 5, 50);
+	block_index_probe(idx, 5, &ids, &n);
+	sorted = n == 7;
+	for (size_t i = 1; i < n; i++)
+		sorted &= ids[i - 1] < ids[i];
+	ok(sorted, "sorted: order kept by removal");
+	for (uint32_t r = 100; r < 1000100; r++)
+		block_index_add(idx, 6, r);
+	block_index_add(idx, 6, 500000);
+	struct block_stats st;
+	block_index_stats(idx, &st);
+	is_int(st.postings, 7 + 1000000, "sorted: a million-id list, no duplicate");
+	is_int(block_index_probe(idx, 6, &ids, &n), 1, "sorted: it is over-shared");
+	block_index_delete(idx);
+}
+
 int main(void)
 {
 	unit_plan_begin();
 	test_key();
 	test_model();
+	test_sorted_lists();
 	test_growth();
 	test_backward_shift();
 	test_lists();
