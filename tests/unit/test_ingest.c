@@ -330,6 +330,13 @@ static void test_mapping_errors(void)
 	is_int(ingest_next(r, &rec, NULL), 1, "row");
 	is_str(rec->emails[0], "q@x.org", "dashed column name");
 	ingest_close(r);
+	is_int(ingest_mapping_set_source(m, "pos-paris+1"), 0, "source '-'");
+	r = ingest_open(path, m, INGEST_CSV);
+	is_int(ingest_next(r, &rec, NULL), 1, "row");
+	is_str(rec->source, "pos-paris+1", "constant source is not split");
+	ingest_close(r);
+	is_int(ingest_mapping_set_source(m, "o'brien"), INGEST_EINVAL,
+	       "quote in source name refused");
 	ingest_mapping_delete(m);
 }
 

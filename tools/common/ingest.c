@@ -381,19 +381,8 @@ int ingest_mapping_set_source(struct ingest_mapping *m, const char *name)
 	char *lit;
 	if (asprintf(&lit, "'%s'", name) < 0)
 		return ingest__fail(INGEST_ENOMEM, "out of memory");
-	struct ingest__binding b = {.field = F_SOURCE, .whole_col = -1};
-	int rc = INGEST_ENOMEM;
-	b.terms = calloc(1, sizeof(*b.terms));
-	b.whole = lit;
-	if (b.terms != NULL && (b.terms[0].literal = strdup(name)) != NULL) {
-		b.n_terms = 1;
-		b.terms[0].col = -1;
-		mapping_remove(m, F_SOURCE);
-		rc = mapping_push(m, &b);
-	} else {
-		ingest__fail(rc, "out of memory");
-	}
-	binding_free(&b);
+	int rc = mapping_set(m, F_SOURCE, lit, strlen(lit));
+	free(lit);
 	return rc;
 }
 
@@ -409,21 +398,6 @@ static int mapping_copy(struct ingest_mapping *dst,
 			rc = ingest__fail(INGEST_ENOMEM, "out of memory");
 		if (rc == 0)
 			rc = parse_columns(s->whole, strlen(s->whole), &b);
-		if (rc == 0 && s->field == F_SOURCE && s->n_terms == 1 &&
-		    s->terms[0].literal) {
-			/* set_source literals may hold '+' or '-' */
-			for (size_t t = 0; t < b.n_terms; t++) {
-				free(b.terms[t].literal);
-				free(b.terms[t].name);
-			}
-			b.n_terms = 1;
-			b.joiner = 0;
-			b.terms[0] = (struct ingest__term){.col = -1};
-			b.terms[0].literal = strdup(s->terms[0].literal);
-			if (b.terms[0].literal == NULL)
-				rc = ingest__fail(INGEST_ENOMEM,
-						  "out of memory");
-		}
 		if (rc == 0)
 			rc = mapping_push(dst, &b);
 		if (rc != 0) {
