@@ -802,7 +802,8 @@ static void wal_write_batch(struct wal *w, struct wal_frame *first, size_t n,
 			    size_t bytes)
 {
 	struct iovec iov[WAL_BATCH_FRAMES];
-	struct wal_frame *f = first, *last = first;
+	struct wal_frame *f = first;
+	uint64_t last = first->lsn;
 	int err = atomic_load(&w->failed);
 	if (err) {
 		complete(first, n, err);
@@ -812,7 +813,7 @@ static void wal_write_batch(struct wal *w, struct wal_frame *first, size_t n,
 		frame_stamp(w, f);
 		iov[i].iov_base = f->hdr;
 		iov[i].iov_len = WAL_HDR + f->len;
-		last = f;
+		last = f->lsn;
 	}
 	int sync = w->sync == WAL_SYNC_ALWAYS, wres, sres = 0;
 	w->io->ops->write_sync(w->io, w->fd, iov, (int)n, w->seg_off, sync,
@@ -827,14 +828,14 @@ static void wal_write_batch(struct wal *w, struct wal_frame *first, size_t n,
 		return;
 	}
 	w->good_off = w->seg_off;
-	w->written_lsn = last->lsn;
+	w->written_lsn = last;
 	if (sync) {
-		w->synced_lsn = last->lsn;
+		w->synced_lsn = last;
 		w->last_sync = now_ns();
 	}
 	complete(first, n, 0);
 	pthread_mutex_lock(&w->mu);
-	atomic_store(&w->durable_lsn, last->lsn);
+	atomic_store(&w->durable_lsn, last);
 	w->st.frames += n;
 	w->st.bytes += bytes;
 	w->st.batches++;
@@ -845,7 +846,7 @@ static void wal_write_batch(struct wal *w, struct wal_frame *first, size_t n,
 	while (b < 11 && (n >> (b + 1)))
 		b++;
 	w->st.batch_hist[b]++;
-	w->st.durable_lsn = last->lsn;
+	w->st.durable_lsn = last;
 	w->st.synced_lsn = w->synced_lsn;
 	pthread_cond_broadcast(&w->done);
 	pthread_mutex_unlock(&w->mu);
