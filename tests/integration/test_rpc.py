@@ -1,0 +1,620 @@
+#!/usr/bin/env python3
+"""Integration tests of reconnu-server over real gRPC clients.
+
+Starts the real server on a loopback port (port 0, read back from
+--port-file), drives it with Python grpcio (stubs generated at test time
+from proto/reconnu/v1/reconnu.proto and the health proto) and with the
+`reconnu` CLI. Covers every RPC, bad inputs (each gets the right status and
+leaves Stats unchanged), 16 concurrent clients, a client cancelling
+mid-stream, a 1 ms deadline, UNAVAILABLE/NOT_SERVING while preloading, and
+SIGTERM under load (exit 0).
+
+Usage (ctest runs it):
+  test_rpc.py --server BIN --cli BIN --proto-dir DIR --health-proto FILE
+              --work DIR
+Ends with a plain "N passed, N failed" line. Loopback only, bounded loops,
+every test under an alarm.
+"""
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+ARGS = None
+pb = pg = hpb = hpg = grpc = None
+SERVER = None  # the shared server of most tests
+TEST_TIMEOUT = 60
+
+
+def gen_stubs(work, proto_dir, health_proto):
+    """protoc --python_out + grpc_python_plugin (or grpc_tools) into work/py.
+
+    The health proto is copied under another folder name because its
+    package path `grpc/...` would shadow the grpc library module.
+    """
+    out = os.path.join(work, "py")
+    src = os.path.join(work, "protosrc")
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(os.path.join(src, "health_v1"), exist_ok=True)
+    os.makedirs(out)
+    shutil.copy(health_proto, os.path.join(src, "health_v1", "health.proto"))
+    protos = ["reconnu/v1/reconnu.proto"]
+    try:
+        import grpc_tools.protoc as gt  # noqa: F401
+        cmd = [sys.executable, "-m", "grpc_tools.protoc"]
+        plugin = []
+    except ImportError:
+        cmd = ["protoc"]
+        plugin = ["--plugin=protoc-gen-grpc=" + shutil.which("grpc_python_plugin")]
+    subprocess.check_call(cmd + plugin + ["-I" + proto_dir, "--python_out=" + out,
+                                          "--grpc_out=" + out] + protos)
+    subprocess.check_call(cmd + plugin + ["-I" + src, "--python_out=" + out,
+                                          "--grpc_out=" + out,
+                                          "health_v1/health.proto"])
+    sys.path.insert(0, out)
+
+
+class Server:
+    """A reconnu-server process on 127.0.0.1:<any port>."""
+
+    def __init__(self, name, extra=()):
+        d = os.path.join(ARGS.work, name)
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+        self.port_file = os.path.join(d, "port")
+        self.log_path = os.path.join(d, "server.log")
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(
+            [ARGS.server, "--listen", "127.0.0.1:0", "--port-file",
+             self.port_file, "--data-dir", os.path.join(d, "data"),
+             "--threads", "2", "--max-message-bytes", str(1 << 20),
+             "--grace-ms", "5000"] + list(extra),
+            stdout=self.log, stderr=self.log)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if os.path.exists(self.port_file):
+                txt = open(self.port_file).read().strip()
+                if txt:
+                    self.port = int(txt)
+                    break
+            if self.proc.poll() is not None:
+                raise RuntimeError("server exited: " + open(self.log_path).read())
+            time.sleep(0.02)
+        else:
+            raise RuntimeError("server did not bind")
+        self.addr = "127.0.0.1:%d" % self.port
+        self.channel = grpc.insecure_channel(self.addr)
+        self.stub = pg.ReconnuStub(self.channel)
+        self.health = hpg.HealthStub(self.channel)
+
+    def wait_serving(self, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                r = self.health.Check(hpb.HealthCheckRequest(), timeout=2)
+                if r.status == hpb.HealthCheckResponse.SERVING:
+                    return
+            except grpc.RpcError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("server not serving")
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        self.channel.close()
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait(5)
+        self.log.close()
+        return rc
+
+    def raw(self, method):
+        return self.channel.unary_unary(
+            "/reconnu.v1.Reconnu/" + method,
+            request_serializer=lambda b: b,
+            response_deserializer=lambda b: b)
+
+
+def rec(source="it", sid="1", **kw):
+    return pb.Record(source=source, source_id=sid, **kw)
+
+
+def stats_key(s):
+    return (s.records, s.entities, s.upserts, s.deletes, s.edges, s.aliases)
+
+
+def code_of(fn):
+    try:
+        fn()
+        return grpc.StatusCode.OK
+    except grpc.RpcError as e:
+        return e.code()
+
+
+def ld(data):
+    """protobuf length-delimited field body."""
+    n = len(data)
+    out = b""
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out += bytes([b | 0x80])
+        else:
+            out += bytes([b])
+            return out + data
+
+
+class Timeout(Exception):
+    pass
+
+
+class Base(unittest.TestCase):
+    def setUp(self):
+        def on_alarm(signum, frame):
+            raise Timeout("test took longer than %ds" % TEST_TIMEOUT)
+        signal.signal(signal.SIGALRM, on_alarm)
+        signal.alarm(TEST_TIMEOUT)
+
+    def tearDown(self):
+        signal.alarm(0)
+
+    def cli(self, *args, input_file=None):
+        p = subprocess.run([ARGS.cli, "--server", SERVER.addr] + list(args),
+                           capture_output=True, text=True, timeout=60)
+        return p.returncode, p.stdout, p.stderr
+
+
+class TestRpcs(Base):
+    def test_health(self):
+        r = SERVER.health.Check(hpb.HealthCheckRequest(), timeout=5)
+        self.assertEqual(r.status, hpb.HealthCheckResponse.SERVING)
+        r = SERVER.health.Check(hpb.HealthCheckRequest(service="reconnu.v1.Reconnu"), timeout=5)
+        self.assertEqual(r.status, hpb.HealthCheckResponse.SERVING)
+        self.assertEqual(code_of(lambda: SERVER.health.Check(
+            hpb.HealthCheckRequest(service="nope"), timeout=5)), grpc.StatusCode.NOT_FOUND)
+
+    def test_unknown_method(self):
+        watch = SERVER.channel.unary_stream(
+            "/grpc.health.v1.Health/Watch",
+            request_serializer=lambda m: m.SerializeToString(),
+            response_deserializer=hpb.HealthCheckResponse.FromString)
+        self.assertEqual(code_of(lambda: list(watch(hpb.HealthCheckRequest(), timeout=5))),
+                         grpc.StatusCode.UNIMPLEMENTED)
+
+    def test_upsert_identify_get_explain_delete(self):
+        s = SERVER.stub
+        a = rec("rpc-a", "1", given_name="Héloïse", family_name="Dupont",
+                birth_date="1984-03-12", emails=["heloise.dupont@example.fr"],
+                phones=["06 12 34 56 78"], country="FR",
+                addresses=[pb.Address(line1="12 rue de Rivoli", city="Paris",
+                                      postcode="75001", country="FR")],
+                identifiers=[pb.Identifier(type="loyalty", value="L-1")],
+                consents=[pb.Consent(channel="email", granted=True, at=1000)],
+                attributes={"tier": "gold"}, updated_at=1000)
+        r1 = s.Upsert(pb.UpsertRequest(record=a), timeout=5)
+        self.assertTrue(r1.created)
+        self.assertGreater(r1.entity_id, 0)
+        b = rec("rpc-b", "9", given_name="HELOISE", family_name="DUPONT",
+                birth_date="1984-03-12", emails=["Heloise.Dupont@example.fr"])
+        r2 = s.Upsert(pb.UpsertRequest(record=b), timeout=5)
+        self.assertEqual(r2.entity_id, r1.entity_id)
+        self.assertEqual(r2.decision, pb.DECISION_MATCH)
+        # Identify is read-only.
+        before = stats_key(s.Stats(pb.StatsRequest(), timeout=5))
+        m = s.Identify(pb.IdentifyRequest(record=pb.Record(
+            given_name="heloise", family_name="dupont", birth_date="1984-03-12"),
+            max_candidates=3), timeout=5)
+        self.assertEqual(m.entity_id, r1.entity_id)
+        self.assertEqual(m.decision, pb.DECISION_MATCH)
+        self.assertGreater(len(m.explanation.features), 0)
+        self.assertLessEqual(len(m.candidates), 3)
+        self.assertEqual(m.golden.entity_id, r1.entity_id)
+        self.assertEqual(before, stats_key(s.Stats(pb.StatsRequest(), timeout=5)))
+        # GetEntity by id and by key.
+        g = s.GetEntity(pb.GetEntityRequest(entity_id=r1.entity_id), timeout=5).entity
+        self.assertEqual(len(g.members), 2)
+        self.assertEqual(g.attributes[0].key, "tier")
+        self.assertEqual(g.consents[0].channel, "email")
+        g2 = s.GetEntity(pb.GetEntityRequest(record_key=pb.RecordKey(
+            source="rpc-b", source_id="9")), timeout=5).entity
+        self.assertEqual(g2.entity_id, r1.entity_id)
+        # Explain: two records, and a record against an entity.
+        e = s.Explain(pb.ExplainRequest(left=a, right_record=b), timeout=5).explanation
+        self.assertGreater(e.probability, 0.9)
+        self.assertIn("given_name", [f.attribute for f in e.features])
+        e2 = s.Explain(pb.ExplainRequest(left=b, entity_id=r1.entity_id), timeout=5)
+        self.assertGreater(e2.explanation.probability, 0.9)
+        # Delete.
+        d = s.Delete(pb.DeleteRequest(key=pb.RecordKey(source="rpc-b", source_id="9")), timeout=5)
+        self.assertEqual(d.entity_id, r1.entity_id)
+        self.assertEqual(code_of(lambda: s.Delete(pb.DeleteRequest(
+            key=pb.RecordKey(source="rpc-b", source_id="9")), timeout=5)),
+            grpc.StatusCode.NOT_FOUND)
+
+    def test_stats(self):
+        st = SERVER.stub.Stats(pb.StatsRequest(), timeout=5)
+        self.assertEqual(st.threads, 2)
+        self.assertGreater(st.uptime_ms, 0)
+
+    def test_upsert_stream_with_failures(self):
+        def gen():
+            for i in range(2500):
+                yield pb.UpsertStreamRequest(
+                    record=rec("stream", str(i), given_name="N%d" % i,
+                               family_name="Streamer", birth_date="1970"),
+                    sequence=100 + i, ack_every=500 if i == 0 else 0)
+            yield pb.UpsertStreamRequest(record=rec("stream", ""), sequence=9000)
+            yield pb.UpsertStreamRequest(sequence=9001)  # no record
+        msgs = list(SERVER.stub.UpsertStream(gen(), timeout=60))
+        acks = [m.progress for m in msgs if m.HasField("progress")]
+        sums = [m.summary for m in msgs if m.HasField("summary")]
+        self.assertEqual(len(sums), 1)
+        self.assertGreaterEqual(len(acks), 1)
+        for a in acks:
+            self.assertEqual(a.received % 500, 0)
+            self.assertEqual(a.last_sequence, 99 + a.received)
+        t = sums[0].totals
+        self.assertEqual((t.received, t.accepted, t.failed), (2502, 2500, 2))
+        self.assertEqual(t.last_sequence, 9001)
+        f = sums[0].failures
+        self.assertEqual([(x.index, x.sequence, x.code) for x in f],
+                         [(2500, 9000, 3), (2501, 9001, 3)])
+        self.assertIn("source_id", f[0].message)
+
+
+class TestBadInput(Base):
+    """Each bad request gets its status and changes nothing."""
+
+    def check(self, fn, code, detail=None):
+        s = SERVER.stub
+        before = stats_key(s.Stats(pb.StatsRequest(), timeout=5))
+        try:
+            fn()
+            self.fail("expected %s" % code)
+        except grpc.RpcError as e:
+            self.assertEqual(e.code(), code, e.details())
+            if detail:
+                self.assertIn(detail, e.details())
+        self.assertEqual(before, stats_key(s.Stats(pb.StatsRequest(), timeout=5)))
+
+    def test_invalid_utf8_raw_bytes(self):
+        record = (b"\x0a" + ld(b"bad") + b"\x12" + ld(b"1") +
+                  b"\x1a" + ld(b"Ren\xc3\x28e"))
+        self.check(lambda: SERVER.raw("Upsert")(b"\x0a" + ld(record), timeout=5),
+                   grpc.StatusCode.INVALID_ARGUMENT, "given_name")
+        addr = b"\x1a" + ld(b"Par\xffis")
+        record = b"\x0a" + ld(b"bad") + b"\x12" + ld(b"1") + b"\x5a" + ld(addr)
+        self.check(lambda: SERVER.raw("Upsert")(b"\x0a" + ld(record), timeout=5),
+                   grpc.StatusCode.INVALID_ARGUMENT, "addresses.city")
+        self.check(lambda: SERVER.raw("Identify")(b"\x0a" + ld(b"\x4a" + ld(b"\xed\xa0\x80")),
+                                                  timeout=5),
+                   grpc.StatusCode.INVALID_ARGUMENT, "emails")
+
+    def test_nul_in_name(self):
+        self.check(lambda: SERVER.stub.Upsert(pb.UpsertRequest(
+            record=rec("bad", "2", given_name="Jo\x00hn")), timeout=5),
+            grpc.StatusCode.INVALID_ARGUMENT, "given_name")
+
+    def test_oversize_message(self):
+        self.check(lambda: SERVER.stub.Upsert(pb.UpsertRequest(
+            record=rec("bad", "3", given_name="x" * (2 << 20))), timeout=10),
+            grpc.StatusCode.RESOURCE_EXHAUSTED)
+
+    def test_over_limits(self):
+        self.check(lambda: SERVER.stub.Upsert(pb.UpsertRequest(
+            record=rec("bad", "4", emails=["a%d@x.com" % i for i in range(65)])), timeout=5),
+            grpc.StatusCode.INVALID_ARGUMENT, "emails")
+        self.check(lambda: SERVER.stub.Upsert(pb.UpsertRequest(
+            record=rec("bad", "5", given_name="y" * 5000)), timeout=5),
+            grpc.StatusCode.INVALID_ARGUMENT)
+
+    def test_missing_key(self):
+        self.check(lambda: SERVER.stub.Upsert(pb.UpsertRequest(
+            record=pb.Record(source="bad", given_name="Anne")), timeout=5),
+            grpc.StatusCode.INVALID_ARGUMENT, "source_id")
+        self.check(lambda: SERVER.stub.Upsert(pb.UpsertRequest(), timeout=5),
+                   grpc.StatusCode.INVALID_ARGUMENT, "record")
+        self.check(lambda: SERVER.stub.Delete(pb.DeleteRequest(), timeout=5),
+                   grpc.StatusCode.INVALID_ARGUMENT, "key")
+        self.check(lambda: SERVER.stub.GetEntity(pb.GetEntityRequest(), timeout=5),
+                   grpc.StatusCode.INVALID_ARGUMENT)
+        self.check(lambda: SERVER.stub.Explain(pb.ExplainRequest(
+            left=pb.Record(given_name="a")), timeout=5),
+            grpc.StatusCode.INVALID_ARGUMENT)
+
+    def test_unknown_entity(self):
+        self.check(lambda: SERVER.stub.GetEntity(pb.GetEntityRequest(
+            entity_id=987654321), timeout=5), grpc.StatusCode.NOT_FOUND)
+        self.check(lambda: SERVER.stub.GetEntity(pb.GetEntityRequest(
+            record_key=pb.RecordKey(source="nope", source_id="nope")), timeout=5),
+            grpc.StatusCode.NOT_FOUND)
+        self.check(lambda: SERVER.stub.Explain(pb.ExplainRequest(
+            left=pb.Record(given_name="a"), entity_id=987654321), timeout=5),
+            grpc.StatusCode.NOT_FOUND)
+
+    def test_wrong_type_of_id(self):
+        # entity_id (field 1, uint64) sent as a string.
+        self.check(lambda: SERVER.raw("GetEntity")(b"\x0a" + ld(b"12"), timeout=5),
+                   grpc.StatusCode.INVALID_ARGUMENT, "entity_id")
+        self.check(lambda: SERVER.stub.GetEntity(pb.GetEntityRequest(entity_id=0), timeout=5),
+                   grpc.StatusCode.INVALID_ARGUMENT, "entity_id")
+        # garbage that is not a protobuf message at all
+        self.check(lambda: SERVER.raw("Upsert")(b"\xff\xff\xff", timeout=5),
+                   grpc.StatusCode.INVALID_ARGUMENT)
+
+
+class TestConcurrency(Base):
+    def test_16_concurrent_clients(self):
+        errors = []
+        before = SERVER.stub.Stats(pb.StatsRequest(), timeout=5).records
+
+        def client(k):
+            try:
+                ch = grpc.insecure_channel(SERVER.addr)
+                st = pg.ReconnuStub(ch)
+                for i in range(20):
+                    st.Upsert(pb.UpsertRequest(record=rec(
+                        "conc%d" % k, str(i), given_name="Client%d" % k,
+                        family_name="Number%d" % i, birth_date="1990-01-%02d" % (i + 1))),
+                        timeout=10)
+                    st.Identify(pb.IdentifyRequest(record=pb.Record(
+                        given_name="Client%d" % k, family_name="Number%d" % i)), timeout=10)
+                ch.close()
+            except Exception as e:  # noqa: BLE001
+                errors.append(repr(e))
+        ts = [threading.Thread(target=client, args=(k,)) for k in range(16)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(50)
+        self.assertEqual(errors, [])
+        after = SERVER.stub.Stats(pb.StatsRequest(), timeout=5).records
+        self.assertEqual(after - before, 16 * 20)
+
+    def test_cancel_mid_stream(self):
+        gate = threading.Event()
+
+        def gen():
+            for i in range(300):
+                yield pb.UpsertStreamRequest(record=rec("cancel", str(i), given_name="C"),
+                                             ack_every=100 if i == 0 else 0)
+            gate.wait(20)  # hold the stream open until cancelled
+
+        call = SERVER.stub.UpsertStream(gen(), timeout=30)
+        got = None
+        for m in call:
+            if m.HasField("progress") and m.progress.received >= 300:
+                got = m.progress
+                break
+        self.assertIsNotNone(got)
+        call.cancel()
+        gate.set()
+        self.assertEqual(code_of(lambda: list(call)), grpc.StatusCode.CANCELLED)
+        # The server goes on serving and kept the acknowledged records.
+        SERVER.wait_serving(10)
+        k = SERVER.stub.GetEntity(pb.GetEntityRequest(record_key=pb.RecordKey(
+            source="cancel", source_id="299")), timeout=5)
+        self.assertGreater(k.entity.entity_id, 0)
+        msgs = list(SERVER.stub.UpsertStream(iter([pb.UpsertStreamRequest(
+            record=rec("cancel", "x", given_name="D"))]), timeout=10))
+        self.assertEqual(msgs[-1].summary.totals.accepted, 1)
+
+    def test_1ms_deadline(self):
+        # A unary call may finish within 1 ms on loopback: OK or
+        # DEADLINE_EXCEEDED, nothing else. A stream of 5000 records cannot.
+        for i in range(20):
+            code = code_of(lambda: SERVER.stub.Identify(pb.IdentifyRequest(
+                record=pb.Record(given_name="Deadline", family_name="Test")), timeout=0.001))
+            self.assertIn(code, {grpc.StatusCode.OK, grpc.StatusCode.DEADLINE_EXCEEDED})
+
+        def gen():
+            for i in range(5000):
+                yield pb.UpsertStreamRequest(record=rec("deadline", str(i), given_name="D"))
+        self.assertEqual(code_of(lambda: list(SERVER.stub.UpsertStream(gen(), timeout=0.001))),
+                         grpc.StatusCode.DEADLINE_EXCEEDED)
+        SERVER.wait_serving(5)
+        self.assertGreater(SERVER.stub.Stats(pb.StatsRequest(), timeout=5).records, 0)
+
+
+class TestCli(Base):
+    def test_commands_and_exit_codes(self):
+        rc, out, _ = self.cli("health")
+        self.assertEqual(rc, 0)
+        self.assertIn("SERVING", out)
+        rc, out, _ = self.cli("--json", "upsert", "--source", "cli", "--id", "7",
+                              "--given", "Łukasz", "--family", "Nowak",
+                              "--birth-date", "1979-05-02", "--email", "lukasz@example.pl",
+                              "--email", "l.nowak@example.pl", "--phone", "+48 601 234 567",
+                              "--city", "Kraków", "--postcode", "30-001", "--country", "PL",
+                              "--identifier", "loyalty:PL-7", "--attr", "tier=silver")
+        self.assertEqual(rc, 0, out)
+        eid = json.loads(out)["entity_id"]
+        rc, out, _ = self.cli("--json", "identify", "--given", "Lukasz", "--family", "Nowak",
+                              "--birth-date", "1979-05-02", "--email", "lukasz@example.pl")
+        self.assertEqual(rc, 0, out)
+        self.assertEqual(json.loads(out)["entity_id"], eid)
+        rc, out, _ = self.cli("identify", "--given", "Nobody", "--family", "Atall",
+                              "--birth-date", "1901-01-01")
+        self.assertEqual(rc, 1)
+        rc, out, _ = self.cli("--json", "get", "--entity", str(eid))
+        self.assertEqual(rc, 0)
+        self.assertEqual(len(json.loads(out)["entity"]["emails"]), 2)
+        rc, out, _ = self.cli("get", "--source", "cli", "--id", "7")
+        self.assertEqual(rc, 0)
+        self.assertIn("Nowak", out)
+        rc, out, _ = self.cli("explain", "--given", "Lukasz", "--family", "Nowak",
+                              "--entity", str(eid))
+        self.assertEqual(rc, 0)
+        self.assertIn("family_name", out)
+        rc, out, _ = self.cli("--json", "explain", "--given", "Anna", "--with",
+                              "given=Anna,family=Smith")
+        self.assertEqual(rc, 0)
+        self.assertIn("features", json.loads(out)["explanation"])
+        rc, out, _ = self.cli("--json", "stats")
+        self.assertEqual(rc, 0)
+        self.assertGreater(json.loads(out)["records"], 0)
+        rc, _, _ = self.cli("get", "--entity", "987654321")
+        self.assertEqual(rc, 1)
+        rc, _, err = self.cli("upsert", "--source", "cli", "--id", "8", "--birth-date", "19x")
+        self.assertEqual(rc, 3, err)
+        rc, _, _ = self.cli("frobnicate")
+        self.assertEqual(rc, 2)
+        rc, out, _ = self.cli("--help")
+        self.assertEqual(rc, 0)
+        self.assertIn("Exit codes", out)
+        rc, out, _ = self.cli("delete", "--source", "cli", "--id", "7")
+        self.assertEqual(rc, 0)
+        rc, _, _ = self.cli("delete", "--source", "cli", "--id", "7")
+        self.assertEqual(rc, 1)
+        p = subprocess.run([ARGS.cli, "--server", "127.0.0.1:1", "--timeout-ms", "2000",
+                            "health"], capture_output=True, timeout=30)
+        self.assertEqual(p.returncode, 4)
+
+    def test_load_and_resume(self):
+        path = os.path.join(ARGS.work, "load.csv")
+        with open(path, "w") as f:
+            f.write("rid,fname,sname,dob,mail\n")
+            for i in range(1, 3001):
+                dob = "1980-02-30x" if i == 1500 else "1980-%02d-%02d" % (i % 12 + 1, i % 28 + 1)
+                f.write("r%d,Given%d,Family%d,%s,p%d@example.com\n" % (i, i, i, dob, i))
+        args = ["load", path, "--source", "loadtest", "--id", "rid",
+                "--map", "given_name=fname,family_name=sname,birth_date=dob,email=mail"]
+        rc, out, err = self.cli("--json", *args, "--ack-every", "250")
+        self.assertEqual(rc, 3, out + err)
+        s = json.loads(out)
+        self.assertEqual((s["rows"], s["accepted"], s["rejected"]), (3000, 2999, 1))
+        self.assertEqual(s["failures"][0]["row"], 1500)
+        self.assertEqual(s["resume_from"], 3000)
+        self.assertIn("progress rows=", err)
+        rc, out, err = self.cli(*args, "--resume-from", "2000")
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("skipped 2000", out)
+        self.assertIn("next row to resume from: 3000", out)
+        g = SERVER.stub.GetEntity(pb.GetEntityRequest(record_key=pb.RecordKey(
+            source="loadtest", source_id="r2999")), timeout=5)
+        self.assertEqual(g.entity.given_name.value, "Given2999")
+
+
+class TestLifecycle(Base):
+    def test_unavailable_while_preloading(self):
+        path = os.path.join(ARGS.work, "preload.csv")
+        with open(path, "w") as f:
+            f.write("source,source_id,given_name,family_name,birth_date\n")
+            for i in range(150000):
+                f.write("pre,%d,G%d,F%d,19%02d\n" % (i, i % 5000, i, i % 100))
+        srv = Server("preload", ["--load", path])
+        try:
+            seen_not_serving = seen_unavailable = False
+            deadline = time.time() + 40
+            while time.time() < deadline:
+                try:
+                    h = srv.health.Check(hpb.HealthCheckRequest(), timeout=2)
+                except grpc.RpcError:
+                    time.sleep(0.02)
+                    continue
+                if h.status == hpb.HealthCheckResponse.SERVING:
+                    break
+                seen_not_serving = True
+                if code_of(lambda: srv.stub.Stats(pb.StatsRequest(), timeout=2)) == \
+                        grpc.StatusCode.UNAVAILABLE:
+                    seen_unavailable = True
+                time.sleep(0.02)
+            self.assertTrue(seen_not_serving)
+            self.assertTrue(seen_unavailable)
+            srv.wait_serving(30)
+            self.assertEqual(srv.stub.Stats(pb.StatsRequest(), timeout=5).records, 150000)
+        finally:
+            self.assertEqual(srv.stop(), 0)
+
+    def test_sigterm_under_load(self):
+        srv = Server("sigterm")
+        srv.wait_serving()
+        stop = threading.Event()
+        codes, errors = [], []
+
+        def client(k):
+            ch = grpc.insecure_channel(srv.addr)
+            st = pg.ReconnuStub(ch)
+            i = 0
+            while not stop.is_set() and i < 100000:
+                i += 1
+                try:
+                    if i % 2:
+                        st.Upsert(pb.UpsertRequest(record=rec("term%d" % k, str(i),
+                                                              given_name="T%d" % i)), timeout=5)
+                    else:
+                        st.Identify(pb.IdentifyRequest(record=pb.Record(given_name="T%d" % i)),
+                                    timeout=5)
+                    codes.append(grpc.StatusCode.OK)
+                except grpc.RpcError as e:
+                    codes.append(e.code())
+                    if e.code() == grpc.StatusCode.UNAVAILABLE:
+                        break
+                except Exception as e:  # noqa: BLE001
+                    errors.append(repr(e))
+                    break
+            ch.close()
+        ts = [threading.Thread(target=client, args=(k,)) for k in range(4)]
+        for t in ts:
+            t.start()
+        time.sleep(1.0)
+        t0 = time.time()
+        rc = srv.stop(signal.SIGTERM, timeout=20)
+        stop.set()
+        for t in ts:
+            t.join(20)
+        self.assertEqual(rc, 0, open(srv.log_path).read()[-2000:])
+        self.assertLess(time.time() - t0, 15)
+        self.assertEqual(errors, [])
+        self.assertGreater(codes.count(grpc.StatusCode.OK), 10)
+        allowed = {grpc.StatusCode.OK, grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED}
+        self.assertTrue(set(codes) <= allowed, set(codes))
+        log = open(srv.log_path).read()
+        self.assertIn("event=shutdown_done exit=0", log)
+
+
+def main():
+    global ARGS, pb, pg, hpb, hpg, grpc, SERVER
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--server", required=True)
+    ap.add_argument("--cli", required=True)
+    ap.add_argument("--proto-dir", required=True)
+    ap.add_argument("--health-proto", required=True)
+    ap.add_argument("--work", required=True)
+    ARGS, rest = ap.parse_known_args()
+    os.makedirs(ARGS.work, exist_ok=True)
+    import grpc as grpc_mod
+    grpc = grpc_mod
+    gen_stubs(ARGS.work, ARGS.proto_dir, ARGS.health_proto)
+    from reconnu.v1 import reconnu_pb2, reconnu_pb2_grpc
+    from health_v1 import health_pb2, health_pb2_grpc
+    pb, pg, hpb, hpg = reconnu_pb2, reconnu_pb2_grpc, health_pb2, health_pb2_grpc
+
+    SERVER = Server("main")
+    SERVER.wait_serving()
+    suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__])
+    if rest:
+        suite = unittest.defaultTestLoader.loadTestsFromNames(rest, sys.modules[__name__])
+    res = unittest.TextTestRunner(verbosity=2).run(suite)
+    rc = SERVER.stop()
+    failed = len(res.failures) + len(res.errors)
+    passed = res.testsRun - failed - len(res.skipped)
+    if rc != 0:
+        print("main server exited with %d" % rc)
+        failed += 1
+    print("%d passed, %d failed" % (passed, failed))
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
