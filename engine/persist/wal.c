@@ -984,7 +984,8 @@ static int list_segments(struct wal *w, uint64_t **out, size_t *n)
 		free(v);
 		return rc;
 	}
-	qsort(v, cnt, sizeof(*v), cmp_u64);
+	if (cnt)
+		qsort(v, cnt, sizeof(*v), cmp_u64);
 	*out = v;
 	*n = cnt;
 	return 0;
