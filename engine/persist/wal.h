@@ -172,8 +172,10 @@ int wal_append(struct wal *w, uint8_t type, const void *payload, size_t len,
 	       wal_durable_fn cb, void *cb_ctx, uint64_t *lsn);
 
 /**
- * Blocks until the frame lsn is durable (its callback has run) or can
- * never be. @retval 0 durable, < 0 the fail-stop error.
+ * Blocks until the frame lsn is durable or can never be. On success its
+ * callback has already run; on failure the log is stopped and its
+ * callback (status < 0) may still be running.
+ * @retval 0 durable, -EINVAL lsn not yet assigned, < 0 the fail-stop error.
  */
 int wal_wait(struct wal *w, uint64_t lsn);
 
