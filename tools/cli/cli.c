@@ -49,6 +49,9 @@ static const char help_text[] =
     "  load FILE [--map FIELD=COL,...] [--id COLS] [--source NAME]\n"
     "            [--no-header] [--format csv|jsonl] [--resume-from N]\n"
     "            [--ack-every N]              bulk load over UpsertStream\n"
+    "  bench [--method identify|health|stats] [--clients N] [--seconds S]\n"
+    "        [RECORD]                         latency p50/p90/p99 of a "
+    "method\n"
     "\n"
     "RECORD options\n"
     "  --source S --id ID --given G --family F --full-name N\n"
@@ -238,6 +241,12 @@ static void parse_args(struct cli *c, int argc, char **argv)
 			c->rec.updated_at = (int64_t)parse_u64(a, v);
 		else if (!strcmp(name, "resume-from"))
 			c->resume_from = parse_u64(a, v);
+		else if (!strcmp(name, "method"))
+			c->bench_method = v;
+		else if (!strcmp(name, "clients"))
+			c->bench_clients = (unsigned)parse_u64(a, v);
+		else if (!strcmp(name, "seconds"))
+			c->bench_seconds = (double)parse_u64(a, v);
 		else if (!strcmp(name, "ack-every"))
 			c->ack_every = (uint32_t)parse_u64(a, v);
 		else if (!strcmp(name, "with"))
@@ -760,6 +769,11 @@ static int cmd(struct cli *c)
 		    c, "/grpc.health.v1.Health/Check", &r.base,
 		    &grpc__health__v1__health_check_response__descriptor);
 	}
+	if (!strcmp(cmd, "bench"))
+		return bench_run(c,
+				 c->bench_method ? c->bench_method : "identify",
+				 c->bench_clients ? c->bench_clients : 1,
+				 c->bench_seconds > 0 ? c->bench_seconds : 5);
 	if (!strcmp(cmd, "load")) {
 		if (!c->file)
 			cli_usage_error("load needs a FILE");

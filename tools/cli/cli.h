@@ -57,6 +57,10 @@ struct cli {
 	enum ingest_format format;
 	uint64_t resume_from;
 	uint32_t ack_every;
+	/* bench */
+	const char *bench_method;
+	unsigned bench_clients;
+	double bench_seconds;
 	grpc_channel *ch;
 };
 
@@ -80,5 +84,9 @@ void cli_output(const struct cli *c, const ProtobufCMessage *m);
 
 /** `reconnu load FILE`: streams the file; returns the exit code. */
 int load_run(struct cli *c);
+/** `reconnu bench`: latency percentiles of one method from `clients`
+ *  concurrent clients during `seconds`; returns the exit code. */
+int bench_run(struct cli *c, const char *method, unsigned clients,
+	      double seconds);
 
 #endif
