@@ -348,6 +348,49 @@ static void cmp_addrs(const struct store_rec *a, const struct store_rec *b,
 		}
 }
 
+/*
+ * Corroborating evidence is not independent: a household shares its
+ * address, often an email and a home phone. ws = {email, phone, postcode,
+ * city, street} weights, adjusted in place:
+ *  - within the address, the stronger of street and postcode + city
+ *    counts in full and the weaker half; disagreements always count;
+ *  - across email, phone and address, the strongest agreement counts in
+ *    full and the others a quarter.
+ * So a shared household says "same household", not three times "same
+ * person"; the names and the birth date have to say the rest.
+ */
+static void corroborate(double *ws)
+{
+	double *street = &ws[4], *pc = &ws[2], *city = &ws[3];
+	double place = (*pc > 0 ? *pc : 0) + (*city > 0 ? *city : 0);
+	if (*street > 0 && *street >= place) {
+		if (*pc > 0)
+			*pc *= 0.5;
+		if (*city > 0)
+			*city *= 0.5;
+	} else if (*street > 0) {
+		*street *= 0.5;
+	}
+	double addr = (*street > 0 ? *street : 0) + (*pc > 0 ? *pc : 0) +
+		      (*city > 0 ? *city : 0);
+	double parts[3] = {ws[0] > 0 ? ws[0] : 0, ws[1] > 0 ? ws[1] : 0, addr};
+	int best = 0;
+	for (int k = 1; k < 3; k++)
+		if (parts[k] > parts[best])
+			best = k;
+	for (int k = 0; k < 3; k++) {
+		if (k == best || parts[k] <= 0)
+			continue;
+		if (k < 2) {
+			ws[k] *= 0.25;
+		} else {
+			for (int x = 2; x < 5; x++)
+				if (ws[x] > 0)
+					ws[x] *= 0.25;
+		}
+	}
+}
+
 static void put(const struct score_model *m, struct score_explain *ex,
 		double *w, enum score_attr attr, struct cmp c)
 {
@@ -407,28 +450,31 @@ double score_pair(const struct score_model *m, const struct norm_nicknames *nn,
 		gd.level = a->gender == b->gender ? SCORE_EXACT : SCORE_DIFFERENT;
 	put(m, ex, &w, SCORE_GENDER, gd);
 
-	/* Email and phone agreement are correlated (a household shares both):
-	 * the weaker of two agreeing contacts counts a quarter. */
 	struct cmp em = cmp_lists(a->emails, a->n_emails, b->emails,
 				  b->n_emails, 'e');
 	struct cmp ph = cmp_lists(a->phones, a->n_phones, b->phones,
 				  b->n_phones, 'p');
-	double we = m->weight[SCORE_EMAIL][em.level],
-	       wp = m->weight[SCORE_PHONE][ph.level];
-	double damp = we > 0 && wp > 0 ? 0.75 * (we < wp ? we : wp) : 0;
-	put(m, ex, &w, SCORE_EMAIL, em);
-	put(m, ex, &w, SCORE_PHONE, ph);
-	if (damp > 0) {
-		w -= damp;
-		if (ex)
-			ex->f[we < wp ? ex->n - 2 : ex->n - 1].weight -= damp;
-	}
-
 	struct cmp pc, city, street;
 	cmp_addrs(a, b, &pc, &city, &street);
-	put(m, ex, &w, SCORE_POSTCODE, pc);
-	put(m, ex, &w, SCORE_CITY, city);
-	put(m, ex, &w, SCORE_STREET, street);
+	double ws[5];
+	struct cmp cs[5] = {em, ph, pc, city, street};
+	enum score_attr as[5] = {SCORE_EMAIL, SCORE_PHONE, SCORE_POSTCODE,
+				 SCORE_CITY, SCORE_STREET};
+	for (int k = 0; k < 5; k++)
+		ws[k] = m->weight[as[k]][cs[k].level];
+	corroborate(ws);
+	for (int k = 0; k < 5; k++) {
+		w += ws[k];
+		if (ex) {
+			struct score_feature *f = &ex->f[ex->n++];
+			f->attr = as[k];
+			f->level = cs[k].level;
+			f->left = cs[k].left ? cs[k].left : "";
+			f->right = cs[k].right ? cs[k].right : "";
+			f->similarity = cs[k].sim;
+			f->weight = ws[k];
+		}
+	}
 	put(m, ex, &w, SCORE_IDENT, cmp_idents(a->ids, a->n_ids, b->ids, b->n_ids));
 	return w;
 }
