@@ -209,7 +209,8 @@ typedef struct reconnu_config {
 	double possible_threshold; /**< review band lower bound (default 0.90) */
 	uint32_t block_cap;        /**< posting list size past which a key stops
 	                                producing candidates (default 1000) */
-	uint32_t max_candidates;   /**< records scored per query (default 256) */
+	uint32_t max_candidates;   /**< records scored per query, those sharing
+	                                the most blocking keys (default 32) */
 	/** optional directory with given-name variant CSV files (columns
 	 *  original_name, alt_name); NULL = built-in table only */
 	const char *nicknames_dir;

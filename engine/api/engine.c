@@ -148,7 +148,7 @@ void reconnu_config_default(reconnu_config *cfg)
 	cfg->match_threshold = 0.96;
 	cfg->possible_threshold = 0.90;
 	cfg->block_cap = 1000;
-	cfg->max_candidates = 256;
+	cfg->max_candidates = 32;
 }
 
 static double weight_of(double p)
@@ -187,7 +187,7 @@ int reconnu_open(const reconnu_config *cfg, reconnu **out)
 	if (!c.block_cap)
 		c.block_cap = 1000;
 	if (!c.max_candidates)
-		c.max_candidates = 256;
+		c.max_candidates = 32;
 	if (norm_global_init())
 		return set_error(RECONNU_ESTATE,
 				 "normalisation: ICU transliterators unavailable");
@@ -304,36 +304,108 @@ static size_t rec_keys(const struct store_rec *r, uint64_t *keys)
 	return n;
 }
 
-/* Candidate record ids for r (bounded, deduplicated, deterministic). */
+/*
+ * Candidate record ids for r, at most cap, deterministic.
+ *
+ * Light meta-blocking: narrow posting lists (<= NARROW ids) propose
+ * candidates; when they proposed fewer than FILL, medium lists (<= MEDIUM)
+ * top up, smallest first; every other list only adds evidence to the
+ * proposed candidates (a binary search in the sorted list). The
+ * candidates sharing the most keys are returned, so the scorer sees the
+ * likely matches first and never a whole city.
+ */
+enum { NARROW = 32, MEDIUM = 256, FILL = 16, CAND_SET = 4096 };
+
+struct cand {
+	uint32_t id;
+	uint32_t hits;
+};
+
+static int cmp_cand(const void *x, const void *y)
+{
+	const struct cand *a = x, *b = y;
+	if (a->hits != b->hits)
+		return a->hits > b->hits ? -1 : 1;
+	return (a->id > b->id) - (a->id < b->id);
+}
+
+struct plist {
+	const uint32_t *ids;
+	size_t n;
+};
+
+static int cmp_plist(const void *x, const void *y)
+{
+	const struct plist *a = x, *b = y;
+	return (a->n > b->n) - (a->n < b->n);
+}
+
+static int sorted_has(const uint32_t *ids, size_t n, uint32_t id)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (ids[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && ids[lo] == id;
+}
+
 static size_t candidates(const reconnu *e, const struct store_rec *r,
-			 uint32_t *out, size_t cap, uint64_t *oversized)
+			 uint32_t *out, size_t cap)
 {
 	uint64_t keys[MAX_KEYS];
-	size_t nk = rec_keys(r, keys), n = 0;
-	enum { SET = 2048 };
-	uint32_t set[SET];
-	memset(set, 0xff, sizeof(set));
-	for (size_t k = 0; k < nk && n < cap; k++) {
+	size_t nk = rec_keys(r, keys), np = 0;
+	struct plist lists[MAX_KEYS];
+	for (size_t k = 0; k < nk; k++) {
 		const uint32_t *ids;
 		size_t m;
-		if (block_index_probe(e->index, keys[k], &ids, &m) == 1) {
-			if (oversized)
-				(*oversized)++;
-			continue;
-		}
-		for (size_t i = 0; i < m && n < cap; i++) {
-			uint32_t id = ids[i];
-			if (id == r->id)
-				continue;
-			size_t h = (id * 2654435761u) & (SET - 1);
-			while (set[h] != UINT32_MAX && set[h] != id)
-				h = (h + 1) & (SET - 1);
-			if (set[h] == id)
-				continue;
-			set[h] = id;
-			out[n++] = id;
+		if (block_index_probe(e->index, keys[k], &ids, &m) == 0 && m)
+			lists[np++] = (struct plist){ids, m};
+	}
+	qsort(lists, np, sizeof(*lists), cmp_plist);
+
+	static _Thread_local struct cand set[CAND_SET];
+	static _Thread_local uint32_t slot_of[CAND_SET]; /* hash → index+1 */
+	memset(slot_of, 0, sizeof(slot_of));
+	size_t n = 0, limit = CAND_SET / 2;
+	size_t k = 0;
+	for (int broad = 0; broad < 2; broad++) {
+		for (; k < np; k++) {
+			if (!broad && lists[k].n > NARROW)
+				break;
+			if (broad && (n >= FILL || lists[k].n > MEDIUM))
+				break;
+			for (size_t i = 0; i < lists[k].n && n < limit; i++) {
+				uint32_t id = lists[k].ids[i];
+				if (id == r->id)
+					continue;
+				size_t h = (id * 2654435761u) & (CAND_SET - 1);
+				while (slot_of[h] && set[slot_of[h] - 1].id != id)
+					h = (h + 1) & (CAND_SET - 1);
+				if (slot_of[h]) {
+					set[slot_of[h] - 1].hits++;
+				} else {
+					set[n] = (struct cand){id, 1};
+					slot_of[h] = (uint32_t)++n;
+				}
+				if (broad && n >= FILL)
+					break;
+			}
 		}
 	}
+	/* remaining broad lists: evidence for the proposed candidates only */
+	for (; k < np; k++)
+		for (size_t i = 0; i < n; i++)
+			if (sorted_has(lists[k].ids, lists[k].n, set[i].id))
+				set[i].hits++;
+	qsort(set, n, sizeof(*set), cmp_cand);
+	if (n > cap)
+		n = cap;
+	for (size_t i = 0; i < n; i++)
+		out[i] = set[i].id;
 	return n;
 }
 
@@ -403,7 +475,7 @@ int reconnu_upsert(reconnu *e, const reconnu_record *in,
 
 	uint32_t cand[1024];
 	size_t cap = e->cfg.max_candidates < 1024 ? e->cfg.max_candidates : 1024;
-	size_t nc = candidates(e, rec, cand, cap, NULL);
+	size_t nc = candidates(e, rec, cand, cap);
 	struct graph_link links[MAX_LINKS + MAX_POSSIBLE];
 	struct graph_link all[1024];
 	size_t na = 0;
@@ -576,7 +648,7 @@ int reconnu_identify(reconnu *e, const reconnu_record *in,
 	pthread_rwlock_rdlock(&e->lock);
 	uint32_t cand[1024];
 	size_t cap = e->cfg.max_candidates < 1024 ? e->cfg.max_candidates : 1024;
-	size_t nc = candidates(e, q, cand, cap, NULL);
+	size_t nc = candidates(e, q, cand, cap);
 	struct ent_score es[1024];
 	size_t ne = 0;
 	for (size_t i = 0; i < nc; i++) {
