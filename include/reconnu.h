@@ -309,6 +309,58 @@ typedef struct reconnu_stats {
 
 int reconnu_get_stats(reconnu *r, reconnu_stats *out);
 
+/* ---- durable storage -------------------------------------------------- */
+/**
+ * With storage, every accepted write is first logged to a write-ahead log
+ * in dir/wal/ and answered only when durable (sync mode ALWAYS: its frame
+ * is covered by a completed fdatasync). Opening replays the log, so the
+ * same entities, ids, aliases and versions come back. A failed write or
+ * fsync is fail-stop: the write is not acknowledged, reconnu_failed()
+ * turns non-zero, and every later write fails with RECONNU_EIO.
+ */
+typedef enum reconnu_sync {
+	RECONNU_SYNC_ALWAYS = 0, /**< answer after the covering fdatasync */
+	RECONNU_SYNC_BATCH = 1,  /**< fdatasync every batch_ms: a power loss
+	                              may lose the last batch_ms of writes */
+	RECONNU_SYNC_NONE = 2,   /**< leave it to the OS: a power loss may lose
+	                              anything since the last rotation */
+} reconnu_sync;
+
+typedef struct reconnu_storage {
+	const char *dir;        /**< data directory, created if missing */
+	reconnu_sync sync;
+	uint32_t batch_ms;      /**< RECONNU_SYNC_BATCH period (0: 10 ms) */
+	uint64_t segment_bytes; /**< WAL segment size (0: 64 MiB) */
+	int force_recovery;     /**< start past damage in the middle of the
+	                             log, keeping the valid prefix */
+} reconnu_storage;
+
+typedef struct reconnu_recovery {
+	uint64_t replayed;   /**< operations replayed from the log */
+	uint64_t last_lsn;   /**< last log sequence number recovered */
+	int truncated;       /**< 1: a torn tail was cut, 2: forced cut */
+	char note[512];      /**< what was cut, where ("" if nothing) */
+	double seconds;      /**< time spent recovering */
+} reconnu_recovery;
+
+/** Opens an engine backed by storage (see above). info may be NULL.
+ *  @retval RECONNU_EIO the log is damaged outside a torn tail (the
+ *  message says where) or the directory is unusable. */
+int reconnu_open_storage(const reconnu_config *cfg, const reconnu_storage *st,
+			 reconnu **out, reconnu_recovery *info);
+
+/** Like reconnu_upsert, but returns once the write is applied and logged,
+ *  before it is durable: *lsn is its log sequence number, to pass to
+ *  reconnu_wait_durable before acknowledging. Bulk loaders wait once per
+ *  batch (group commit). Without storage *lsn is 0. */
+int reconnu_upsert_nowait(reconnu *r, const reconnu_record *rec,
+			  reconnu_upsert_result *res, uint64_t *lsn);
+/** Blocks until every write up to lsn is durable.
+ *  @retval 0, RECONNU_EIO (fail-stop: it never will be). */
+int reconnu_wait_durable(reconnu *r, uint64_t lsn);
+/** 0 while healthy, RECONNU_EIO once the log failed (fail-stop). */
+int reconnu_failed(reconnu *r);
+
 /** Checks a record without storing it (the same validation as upsert).
  *  @retval RECONNU_EINVAL with a message naming the field. */
 int reconnu_validate(const reconnu_record *rec);

@@ -13,6 +13,7 @@
  */
 #include "reconnu.h"
 
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -20,9 +21,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "arena.h"
 #include "block.h"
+#include "op.h"
+#include "wal.h"
 #include "golden.h"
 #include "graph.h"
 #include "norm.h"
@@ -41,6 +46,7 @@ struct reconnu {
 	struct block_index *index;
 	struct score_model model;
 	struct norm_nicknames *nicknames;
+	struct wal *wal; /**< NULL: in memory only */
 	double match_w, possible_w; /**< thresholds as weights */
 	_Atomic uint64_t upserts, deletes, identifies, rejected;
 };
@@ -160,6 +166,8 @@ void reconnu_close(reconnu *r)
 {
 	if (!r)
 		return;
+	if (r->wal)
+		wal_close(r->wal);
 	pthread_rwlock_destroy(&r->lock);
 	store_delete(r->store);
 	graph_delete(r->graph);
@@ -441,27 +449,14 @@ static int cmp_link(const void *x, const void *y)
 	return (a->rec > b->rec) - (a->rec < b->rec);
 }
 
-int reconnu_upsert(reconnu *e, const reconnu_record *in,
-		   reconnu_upsert_result *res)
+/* Resolves rec into the graph; caller holds the write lock and owns rec
+ * until it is stored. @retval 0 or RECONNU_ENOMEM (nothing changed). */
+static int upsert_apply(reconnu *e, struct store_rec *rec,
+			reconnu_upsert_result *res)
 {
-	if (res)
-		memset(res, 0, sizeof(*res));
-	if (!e || !in)
-		return set_error(RECONNU_EINVAL, "record: required");
-	char msg[256];
-	struct store_rec *rec;
-	int rc = store_rec_build(in, 1, &rec, msg, sizeof(msg));
-	if (rc) {
-		atomic_fetch_add_explicit(&e->rejected, 1, memory_order_relaxed);
-		return set_error(rc, "%s",
-				 rc == RECONNU_ENOMEM ? "out of memory" : msg);
-	}
-
-	pthread_rwlock_wrlock(&e->lock);
 	if (store_reserve(e->store)) {
-		pthread_rwlock_unlock(&e->lock);
 		store_rec_delete(rec);
-		return set_error(RECONNU_ENOMEM, "out of memory");
+		return RECONNU_ENOMEM;
 	}
 	graph_begin_op(e->graph);
 	struct graph_change ch;
@@ -502,10 +497,8 @@ int reconnu_upsert(reconnu *e, const reconnu_record *in,
 		}
 	}
 	if (graph_insert(e->graph, rec->id, links, nl, &ch)) {
-		/* out of memory inside the graph: take the record back out */
 		store_remove(e->store, rec->id);
-		pthread_rwlock_unlock(&e->lock);
-		return set_error(RECONNU_ENOMEM, "out of memory");
+		return RECONNU_ENOMEM;
 	}
 	index_rec(e, rec, 1);
 	fill_result(res, &ch);
@@ -516,9 +509,96 @@ int reconnu_upsert(reconnu *e, const reconnu_record *in,
 				: n_poss ? RECONNU_POSSIBLE
 					 : RECONNU_NO_MATCH;
 	}
-	pthread_rwlock_unlock(&e->lock);
 	atomic_fetch_add_explicit(&e->upserts, 1, memory_order_relaxed);
+	return 0;
+}
+
+/* Removes record id; caller holds the write lock. */
+static void delete_apply(reconnu *e, uint32_t id, reconnu_upsert_result *res)
+{
+	graph_begin_op(e->graph);
+	index_rec(e, store_get(e->store, id), 0);
+	struct graph_change ch;
+	graph_remove(e->graph, id, &ch);
+	store_remove(e->store, id);
+	fill_result(res, &ch);
+	atomic_fetch_add_explicit(&e->deletes, 1, memory_order_relaxed);
+}
+
+/* Logs an op under the write lock (LSN order = apply order). */
+static int log_op(reconnu *e, uint8_t type, const uint8_t *p, size_t n,
+		  uint64_t *lsn)
+{
+	*lsn = 0;
+	if (!e->wal)
+		return 0;
+	if (wal_failed(e->wal) ||
+	    wal_append(e->wal, type, p, n, NULL, NULL, lsn) != 0)
+		return set_error(RECONNU_EIO,
+				 "write-ahead log failed: the engine is "
+				 "read-only until restarted (fail-stop)");
+	return 0;
+}
+
+int reconnu_upsert_nowait(reconnu *e, const reconnu_record *in,
+			  reconnu_upsert_result *res, uint64_t *lsn)
+{
+	*lsn = 0;
+	if (res)
+		memset(res, 0, sizeof(*res));
+	if (!e || !in)
+		return set_error(RECONNU_EINVAL, "record: required");
+	char msg[256];
+	struct store_rec *rec;
+	int rc = store_rec_build(in, 1, &rec, msg, sizeof(msg));
+	if (rc) {
+		atomic_fetch_add_explicit(&e->rejected, 1, memory_order_relaxed);
+		return set_error(rc, "%s",
+				 rc == RECONNU_ENOMEM ? "out of memory" : msg);
+	}
+	uint8_t *op = NULL;
+	size_t n_op = 0;
+	if (e->wal) {
+		n_op = op_upsert_size(in);
+		if (!(op = malloc(n_op))) {
+			store_rec_delete(rec);
+			return set_error(RECONNU_ENOMEM, "out of memory");
+		}
+		op_encode_upsert(in, op);
+	}
+	pthread_rwlock_wrlock(&e->lock);
+	rc = log_op(e, OP_UPSERT, op, n_op, lsn);
+	if (rc)
+		store_rec_delete(rec);
+	else if ((rc = upsert_apply(e, rec, res)))
+		set_error(rc, "out of memory");
+	pthread_rwlock_unlock(&e->lock);
+	free(op);
+	return rc ? rc : ok();
+}
+
+int reconnu_wait_durable(reconnu *e, uint64_t lsn)
+{
+	if (!e->wal || !lsn)
+		return ok();
+	if (wal_wait(e->wal, lsn) != 0)
+		return set_error(RECONNU_EIO,
+				 "write-ahead log failed before this write "
+				 "was durable: not acknowledged (fail-stop)");
 	return ok();
+}
+
+int reconnu_failed(reconnu *e)
+{
+	return e->wal && wal_failed(e->wal) ? RECONNU_EIO : 0;
+}
+
+int reconnu_upsert(reconnu *e, const reconnu_record *in,
+		   reconnu_upsert_result *res)
+{
+	uint64_t lsn;
+	int rc = reconnu_upsert_nowait(e, in, res, &lsn);
+	return rc ? rc : reconnu_wait_durable(e, lsn);
 }
 
 int reconnu_delete(reconnu *e, const char *source, const char *source_id,
@@ -529,6 +609,12 @@ int reconnu_delete(reconnu *e, const char *source, const char *source_id,
 	if (!source || !*source || !source_id || !*source_id)
 		return set_error(RECONNU_EINVAL, "%s: required",
 				 !source || !*source ? "source" : "source_id");
+	uint8_t op[2 * RECONNU_MAX_KEY_LEN + 16];
+	size_t n_op = op_encode_delete(source, source_id, op, sizeof(op));
+	if (!n_op)
+		return set_error(RECONNU_EINVAL,
+				 "source/source_id: longer than %d bytes",
+				 RECONNU_MAX_KEY_LEN);
 	pthread_rwlock_wrlock(&e->lock);
 	uint32_t id = store_lookup(e->store, source, source_id);
 	if (id == STORE_NONE) {
@@ -537,14 +623,96 @@ int reconnu_delete(reconnu *e, const char *source, const char *source_id,
 				 "record (%s, %s): not found", source,
 				 source_id);
 	}
-	graph_begin_op(e->graph);
-	index_rec(e, store_get(e->store, id), 0);
-	struct graph_change ch;
-	graph_remove(e->graph, id, &ch);
-	store_remove(e->store, id);
-	fill_result(res, &ch);
+	uint64_t lsn;
+	int rc = log_op(e, OP_DELETE, op, n_op, &lsn);
+	if (!rc)
+		delete_apply(e, id, res);
 	pthread_rwlock_unlock(&e->lock);
-	atomic_fetch_add_explicit(&e->deletes, 1, memory_order_relaxed);
+	return rc ? rc : reconnu_wait_durable(e, lsn);
+}
+
+/* ---- storage: open, replay -------------------------------------------- */
+
+static int replay_op(void *ctx, uint64_t lsn, uint8_t type, const void *p,
+		     size_t n)
+{
+	reconnu *e = ctx;
+	struct arena a;
+	arena_create(&a);
+	int rc = 0;
+	if (type == OP_UPSERT) {
+		reconnu_record in;
+		struct store_rec *rec;
+		char msg[256];
+		rc = op_decode_upsert(p, n, &a, &in);
+		if (!rc && store_rec_build(&in, 1, &rec, msg, sizeof(msg)) == 0) {
+			pthread_rwlock_wrlock(&e->lock);
+			rc = upsert_apply(e, rec, NULL);
+			pthread_rwlock_unlock(&e->lock);
+		}
+	} else if (type == OP_DELETE) {
+		const char *src, *sid;
+		rc = op_decode_delete(p, n, &a, &src, &sid);
+		if (!rc) {
+			pthread_rwlock_wrlock(&e->lock);
+			uint32_t id = store_lookup(e->store, src, sid);
+			if (id != STORE_NONE)
+				delete_apply(e, id, NULL);
+			pthread_rwlock_unlock(&e->lock);
+		}
+	}
+	arena_destroy(&a);
+	if (rc)
+		set_error(RECONNU_EIO, "log frame %llu (type %u): undecodable",
+			  (unsigned long long)lsn, type);
+	return rc ? -1 : 0;
+}
+
+int reconnu_open_storage(const reconnu_config *cfg, const reconnu_storage *st,
+			 reconnu **out, reconnu_recovery *info)
+{
+	*out = NULL;
+	if (info)
+		memset(info, 0, sizeof(*info));
+	if (!st || !st->dir || !*st->dir)
+		return set_error(RECONNU_EINVAL, "storage.dir: required");
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (mkdir(st->dir, 0750) && errno != EEXIST)
+		return set_error(RECONNU_EIO, "storage.dir \"%s\": %s", st->dir,
+				 strerror(errno));
+	reconnu *e;
+	int rc = reconnu_open(cfg, &e);
+	if (rc)
+		return rc;
+	char wdir[4096];
+	snprintf(wdir, sizeof(wdir), "%s/wal", st->dir);
+	struct wal_options o = {
+		.dir = wdir,
+		.sync = st->sync == RECONNU_SYNC_BATCH	 ? WAL_SYNC_BATCH
+			: st->sync == RECONNU_SYNC_NONE ? WAL_SYNC_NONE
+							 : WAL_SYNC_ALWAYS,
+		.batch_ms = st->batch_ms,
+		.segment_bytes = st->segment_bytes,
+		.max_frame_bytes = 4u << 20,
+		.force_recovery = st->force_recovery,
+	};
+	struct wal_recovery rec;
+	char err[512] = "";
+	if (wal_open(&o, replay_op, e, &e->wal, &rec, err, sizeof(err))) {
+		reconnu_close(e);
+		return set_error(RECONNU_EIO, "recovery refused: %s", err);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (info) {
+		info->replayed = rec.replayed;
+		info->last_lsn = rec.last_lsn;
+		info->truncated = rec.truncated;
+		snprintf(info->note, sizeof(info->note), "%s", rec.note);
+		info->seconds = (double)(t1.tv_sec - t0.tv_sec) +
+				(double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	}
+	*out = e;
 	return ok();
 }
 
