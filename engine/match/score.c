@@ -327,7 +327,10 @@ static void cmp_addrs(const struct store_rec *a, const struct store_rec *b,
 						x->city, y->city};
 				if (!strcmp(x->city, y->city))
 					c.level = SCORE_EXACT;
-				else if (c.sim >= 0.9)
+				else if (c.sim >= 0.9 ||
+					 name_band(x->city, strlen(x->city),
+						   y->city, strlen(y->city),
+						   c.sim) == SCORE_CLOSE)
 					c.level = SCORE_CLOSE;
 				if (city->level == SCORE_MISSING ||
 				    c.level < city->level)
