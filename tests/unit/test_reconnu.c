@@ -2,6 +2,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "arena.h"
+#include "op.h"
 #include "reconnu.h"
 #include "unit.h"
 
@@ -501,6 +503,60 @@ static void test_storage_replay(void)
 	ok(system(cmd) == 0, "clean up");
 }
 
+static void test_op_codec(void)
+{
+	const char *em[] = {"a@b.fr", ""};
+	const char *ph[] = {"+33612345678"};
+	reconnu_address ad = {"1 rue A", NULL, "Paris", "75001", "IDF", "FR"};
+	reconnu_identifier id = {"loyalty", "L123"};
+	reconnu_consent cs = {"email", 1, 1700000000000};
+	reconnu_attr at = {"tier", "gold"};
+	reconnu_record in = {.source = "eshop", .source_id = "42",
+			     .given_name = "Zoë", .family_name = "Ōtani",
+			     .birth_date = "1990-01-02", .gender = "F",
+			     .emails = em, .n_emails = 2, .phones = ph,
+			     .n_phones = 1, .addresses = &ad, .n_addresses = 1,
+			     .identifiers = &id, .n_identifiers = 1,
+			     .consents = &cs, .n_consents = 1,
+			     .attributes = &at, .n_attributes = 1,
+			     .updated_at = -5};
+	size_t n = op_upsert_size(&in);
+	uint8_t *buf = malloc(n);
+	is_int(op_encode_upsert(&in, buf), n, "encoded size as announced");
+	struct arena a;
+	arena_create(&a);
+	reconnu_record out;
+	is_int(op_decode_upsert(buf, n, &a, &out), 0, "decodes");
+	ok(!strcmp(out.given_name, "Zoë") && !strcmp(out.family_name, "Ōtani") &&
+		   out.n_emails == 2 && !strcmp(out.emails[1], "") &&
+		   !strcmp(out.addresses[0].line2, "") &&
+		   !strcmp(out.addresses[0].region, "IDF") &&
+		   !strcmp(out.identifiers[0].value, "L123") &&
+		   out.consents[0].granted == 1 &&
+		   out.consents[0].at == 1700000000000 &&
+		   !strcmp(out.attributes[0].value, "gold") &&
+		   out.updated_at == -5,
+	   "round trip keeps every field");
+	int refused = 1;
+	for (size_t cut = 0; cut < n; cut++) {
+		struct arena b;
+		arena_create(&b);
+		refused &= op_decode_upsert(buf, cut, &b, &out) != 0;
+		arena_destroy(&b);
+	}
+	ok(refused, "every truncated payload is refused");
+	uint8_t del[64];
+	size_t dn = op_encode_delete("pos", "7", del, sizeof(del));
+	const char *src, *sid;
+	ok(dn && op_decode_delete(del, dn, &a, &src, &sid) == 0 &&
+		   !strcmp(src, "pos") && !strcmp(sid, "7"),
+	   "delete round trip");
+	ok(op_decode_delete(del, dn - 1, &a, &src, &sid) != 0,
+	   "truncated delete refused");
+	arena_destroy(&a);
+	free(buf);
+}
+
 int main(void)
 {
 	unit_plan_begin();
@@ -512,5 +568,6 @@ int main(void)
 	test_golden_consent();
 	test_concurrent_readers();
 	test_storage_replay();
+	test_op_codec();
 	return unit_done();
 }
