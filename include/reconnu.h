@@ -341,6 +341,9 @@ typedef struct reconnu_recovery {
 	int truncated;       /**< 1: a torn tail was cut, 2: forced cut */
 	char note[512];      /**< what was cut, where ("" if nothing) */
 	double seconds;      /**< time spent recovering */
+	uint64_t snapshot_lsn;     /**< snapshot loaded (0: none) */
+	uint64_t snapshot_records; /**< records it held */
+	double snapshot_seconds;   /**< time spent loading it */
 } reconnu_recovery;
 
 /** Opens an engine backed by storage (see above). info may be NULL.
@@ -348,6 +351,26 @@ typedef struct reconnu_recovery {
  *  message says where) or the directory is unusable. */
 int reconnu_open_storage(const reconnu_config *cfg, const reconnu_storage *st,
 			 reconnu **out, reconnu_recovery *info);
+
+typedef struct reconnu_snapshot_info {
+	uint64_t lsn;        /**< last write the snapshot holds */
+	uint64_t records;
+	uint64_t entities;
+	uint64_t bytes;      /**< file size */
+	double seconds;      /**< whole duration */
+	double write_pause;  /**< seconds writers were held (reads go on) */
+	uint64_t wal_segments_removed;
+} reconnu_snapshot_info;
+
+/**
+ * Writes a point-in-time snapshot of records, graph (entities, edges,
+ * aliases, versions) and counters to dir/snapshots/, so that a restart
+ * loads it and replays only the later log. Reads go on meanwhile; writes
+ * wait until it is written. The two newest snapshots are kept, and log
+ * segments older than the older of them are removed.
+ * @retval 0, RECONNU_ESTATE (no storage), RECONNU_EIO.
+ */
+int reconnu_snapshot(reconnu *r, reconnu_snapshot_info *info);
 
 /** Like reconnu_upsert, but returns once the write is applied and logged,
  *  before it is durable: *lsn is its log sequence number, to pass to

@@ -535,3 +535,93 @@ void graph_get_stats(const struct graph *g, struct graph_stats *st)
 		    2 * g->n_edges * sizeof(struct graph_edge) +
 		    g->entities.used * (sizeof(struct graph_entity) + 16);
 }
+
+int graph_foreach_entity(const struct graph *g,
+			 int (*fn)(void *ctx, const struct graph_entity *e),
+			 void *ctx)
+{
+	for (size_t i = 0; i <= g->entities.mask; i++) {
+		if (!g->entities.s[i].key)
+			continue;
+		int rc = fn(ctx, (const struct graph_entity *)(uintptr_t)
+					 g->entities.s[i].val);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+void graph_counters(const struct graph *g, uint64_t *next_id, uint64_t *op)
+{
+	*next_id = g->next_id;
+	*op = g->op;
+}
+
+void graph_set_counters(struct graph *g, uint64_t next_id, uint64_t op)
+{
+	g->next_id = next_id;
+	g->op = op;
+}
+
+int graph_restore_entity(struct graph *g, uint64_t id, uint64_t version,
+			 uint64_t created_op, uint64_t changed_op,
+			 const uint32_t *members, uint32_t n_members,
+			 const uint64_t *aliases, uint32_t n_aliases)
+{
+	uint64_t v;
+	if (!id || map_get(&g->entities, id, &v))
+		return -2;
+	uint32_t top = 0;
+	for (uint32_t i = 0; i < n_members; i++)
+		if (members[i] >= top)
+			top = members[i] + 1;
+	if ((top && reserve_recs(g, top - 1)) || map_reserve(&g->entities, 1) ||
+	    map_reserve(&g->aliases, n_aliases))
+		return -1;
+	for (uint32_t i = 0; i < n_members; i++)
+		if (g->rec_ent[members[i]])
+			return -2;
+	struct graph_entity *e = calloc(1, sizeof(*e));
+	if (!e)
+		return -1;
+	if (grow((void **)&e->members, &e->cap_members, n_members ? n_members : 1,
+		 sizeof(uint32_t)) ||
+	    grow((void **)&e->aliases, &e->cap_aliases, n_aliases ? n_aliases : 1,
+		 sizeof(uint64_t))) {
+		entity_free(e);
+		return -1;
+	}
+	e->id = id;
+	e->version = version;
+	e->created_op = created_op;
+	e->changed_op = changed_op;
+	memcpy(e->members, members, n_members * sizeof(uint32_t));
+	e->n_members = n_members;
+	memcpy(e->aliases, aliases, n_aliases * sizeof(uint64_t));
+	e->n_aliases = n_aliases;
+	map_put(&g->entities, id, (uint64_t)(uintptr_t)e);
+	for (uint32_t i = 0; i < n_aliases; i++)
+		map_put(&g->aliases, aliases[i], id);
+	for (uint32_t i = 0; i < n_members; i++)
+		g->rec_ent[members[i]] = e;
+	return 0;
+}
+
+int graph_restore_edge(struct graph *g, uint32_t a, uint32_t b, float weight,
+		       uint8_t kind)
+{
+	uint32_t top = a > b ? a : b;
+	if (reserve_recs(g, top))
+		return -1;
+	struct edge_list *la = &g->edges[a], *lb = &g->edges[b];
+	if (grow((void **)&la->e, &la->cap, la->n + 1, sizeof(struct graph_edge)) ||
+	    grow((void **)&lb->e, &lb->cap, lb->n + 1, sizeof(struct graph_edge)))
+		return -1;
+	la->e[la->n++] = (struct graph_edge){b, weight, kind};
+	lb->e[lb->n++] = (struct graph_edge){a, weight, kind};
+	if (kind == GRAPH_LINK)
+		g->n_edges++;
+	else
+		g->n_possible++;
+	return 0;
+}

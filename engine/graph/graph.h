@@ -94,6 +94,25 @@ const struct graph_entity *graph_find(const struct graph *g, uint64_t id);
 const struct graph_edge *graph_edges(const struct graph *g, uint32_t rec,
 				     size_t *n);
 
+/* ---- snapshot support ------------------------------------------------ */
+/** Calls fn for every entity (in no particular order); stops at the
+ *  first non-zero return and returns it. */
+int graph_foreach_entity(const struct graph *g,
+			 int (*fn)(void *ctx, const struct graph_entity *e),
+			 void *ctx);
+/** The id the next entity gets, and the operation counter. */
+void graph_counters(const struct graph *g, uint64_t *next_id, uint64_t *op);
+void graph_set_counters(struct graph *g, uint64_t next_id, uint64_t op);
+/** Puts an entity back as it was (members and aliases copied).
+ *  @retval 0, -1 ENOMEM, -2 id or a member already taken. */
+int graph_restore_entity(struct graph *g, uint64_t id, uint64_t version,
+			 uint64_t created_op, uint64_t changed_op,
+			 const uint32_t *members, uint32_t n_members,
+			 const uint64_t *aliases, uint32_t n_aliases);
+/** Puts an edge back, in both records' lists. @retval 0 or -1 ENOMEM. */
+int graph_restore_edge(struct graph *g, uint32_t a, uint32_t b, float weight,
+		       uint8_t kind);
+
 struct graph_stats {
 	uint64_t entities, aliases, edges, possible, merges, splits, bytes;
 };

@@ -887,3 +887,44 @@ uint64_t store_bytes(const struct store *st)
 	return st->bytes + (st->mask + 1) * sizeof(struct slot) +
 	       st->cap_ids * sizeof(struct store_rec *);
 }
+
+uint64_t store_next_seq(const struct store *st)
+{
+	return st->next_seq;
+}
+
+void store_set_next_seq(struct store *st, uint64_t seq)
+{
+	st->next_seq = seq;
+}
+
+int store_restore(struct store *st, struct store_rec *rec, uint32_t id,
+		  uint64_t created, uint64_t seq)
+{
+	while (st->cap_ids <= id) {
+		uint32_t ncap = st->cap_ids ? st->cap_ids * 2 : 1024;
+		struct store_rec **nr = realloc(st->recs, ncap * sizeof(*nr));
+		if (!nr)
+			return RECONNU_ENOMEM;
+		st->recs = nr;
+		st->cap_ids = ncap;
+	}
+	if ((st->used + 1) * 10 > (st->mask + 1) * 7 && grow_slots(st))
+		return RECONNU_ENOMEM;
+	while (st->n_ids <= id)
+		st->recs[st->n_ids++] = NULL;
+	uint64_t h = key_hash(rec->raw.source, rec->raw.source_id);
+	size_t i = find_slot(st, h, rec->raw.source, rec->raw.source_id);
+	if (st->recs[id] || st->slots[i].hash)
+		return RECONNU_EINVAL;
+	rec->id = id;
+	rec->created = created;
+	rec->seq = seq;
+	st->recs[id] = rec;
+	st->slots[i].hash = h;
+	st->slots[i].id = id;
+	st->used++;
+	st->live++;
+	st->bytes += rec->bytes;
+	return 0;
+}

@@ -96,6 +96,15 @@ void store_remove(struct store *st, uint32_t id);
  *  @retval 0 or RECONNU_ENOMEM. */
 int store_reserve(struct store *st);
 
+/** Snapshot support: the next op sequence, and putting a record back at
+ *  its id with its sequences (ids above the current limit leave holes
+ *  for deleted records). @retval 0 or RECONNU_ENOMEM / RECONNU_EINVAL
+ *  (id taken or key already present). */
+uint64_t store_next_seq(const struct store *st);
+void store_set_next_seq(struct store *st, uint64_t seq);
+int store_restore(struct store *st, struct store_rec *rec, uint32_t id,
+		  uint64_t created, uint64_t seq);
+
 /** Highest id ever handed out + 1 (ids are below this). */
 uint32_t store_id_limit(const struct store *st);
 uint64_t store_count(const struct store *st);

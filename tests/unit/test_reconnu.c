@@ -4,6 +4,7 @@
 
 #include "arena.h"
 #include "op.h"
+#include "snapshot.h"
 #include "reconnu.h"
 #include "unit.h"
 
@@ -557,6 +558,91 @@ static void test_op_codec(void)
 	free(buf);
 }
 
+static void write_people(reconnu *r, int from, int to)
+{
+	const char *names[] = {"Ana", "Bea", "Carla", "Dora"};
+	for (int i = from; i < to; i++) {
+		char id[16], mail[64], phone[32];
+		snprintf(id, sizeof(id), "%d", i);
+		snprintf(mail, sizeof(mail), "p%d@example.com", i / 3);
+		snprintf(phone, sizeof(phone), "+3361234%04d", i / 4);
+		const char *em[] = {mail}, *ph[] = {phone};
+		reconnu_record rec = person("s", id, names[(i / 3) % 4], "Lopez",
+					    NULL, em, ph);
+		reconnu_upsert(r, &rec, NULL);
+	}
+}
+
+static void test_snapshots(void)
+{
+	char dir[] = "/tmp/reconnu-snap-XXXXXX";
+	ok(mkdtemp(dir) != NULL, "temp data dir");
+	reconnu_storage st = {.dir = dir, .segment_bytes = 2048};
+	reconnu *r = NULL;
+	reconnu_recovery info;
+	reconnu_snapshot_info si;
+	char before[8192], after[8192], path[512];
+	enum { N = 90 };
+	reconnu_open_storage(NULL, &st, &r, &info);
+	write_people(r, 0, 30);
+	is_int(reconnu_snapshot(r, &si), 0, "first snapshot");
+	is_int(si.records, 30, "it holds 30 records");
+	write_people(r, 30, 60);
+	reconnu_delete(r, "s", "4", NULL);
+	is_int(reconnu_snapshot(r, &si), 0, "second snapshot");
+	write_people(r, 60, 75);
+	is_int(reconnu_snapshot(r, &si), 0, "third snapshot");
+	uint64_t second = si.lsn;
+	ok(si.wal_segments_removed > 0,
+	   "log segments older than the two kept snapshots removed");
+	write_people(r, 75, N);
+	graph_view(r, N, before, sizeof(before));
+	reconnu_close(r);
+
+	is_int(reconnu_open_storage(NULL, &st, &r, &info), 0, "restart");
+	is_int(info.snapshot_lsn, second, "newest snapshot loaded");
+	is_int(info.replayed, N - 75, "only the later log replayed");
+	graph_view(r, N, after, sizeof(after));
+	is_str(after, before, "snapshot + log give the same graph");
+	reconnu_close(r);
+
+	/* damage the newest snapshot: the older one and the log take over */
+	snprintf(path, sizeof(path), "%s/snapshots/snap-%020llu.snap", dir,
+		 (unsigned long long)second);
+	FILE *f = fopen(path, "r+b");
+	fseek(f, 100, SEEK_SET);
+	int c = fgetc(f);
+	fseek(f, 100, SEEK_SET);
+	fputc(c ^ 0x40, f);
+	fclose(f);
+	is_int(reconnu_open_storage(NULL, &st, &r, &info), 0,
+	       "restart past a damaged snapshot");
+	ok(info.snapshot_lsn != second && info.snapshot_lsn > 0,
+	   "a snapshot with a bad checksum is never loaded");
+	graph_view(r, N, after, sizeof(after));
+	is_str(after, before, "older snapshot + log give the same graph");
+
+	/* a crash at each step of writing a snapshot */
+	for (int step = 1; step <= 3; step++) {
+		write_people(r, N + step, N + step + 1);
+		graph_view(r, N + 4, before, sizeof(before));
+		snap_errinj_crash_at(step);
+		reconnu_snapshot(r, &si);
+		snap_errinj_crash_at(0);
+		reconnu_close(r);
+		char what[64];
+		snprintf(what, sizeof(what), "restart after a crash at step %d",
+			 step);
+		is_int(reconnu_open_storage(NULL, &st, &r, &info), 0, what);
+		graph_view(r, N + 4, after, sizeof(after));
+		is_str(after, before, "consistent state after the crash");
+	}
+	reconnu_close(r);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ok(system(cmd) == 0, "clean up");
+}
+
 int main(void)
 {
 	unit_plan_begin();
@@ -569,5 +655,6 @@ int main(void)
 	test_concurrent_readers();
 	test_storage_replay();
 	test_op_codec();
+	test_snapshots();
 	return unit_done();
 }

@@ -1,0 +1,316 @@
+/* snapshot — checksummed point-in-time files; see snapshot.h. */
+#include "snapshot.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+enum { HDR = 32, FTR = 24, ITEM = 8, BUF = 1 << 20 };
+static const char MAGIC[8] = "RCNUSNAP";
+static const char END[8] = "RCNUEND";
+
+struct snap_writer {
+	int fd;
+	char tmp[4096], final[4096], dir[4096];
+	XXH3_state_t hash;
+	uint64_t items;
+	size_t used;
+	int err;
+	unsigned char buf[BUF];
+};
+
+static int crash_at;
+
+void snap_errinj_crash_at(int step)
+{
+	crash_at = step;
+}
+
+static int write_all(int fd, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+	while (n) {
+		ssize_t k = write(fd, c, n);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		c += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+static int flush(struct snap_writer *w)
+{
+	if (!w->err && w->used)
+		w->err = write_all(w->fd, w->buf, w->used);
+	w->used = 0;
+	return w->err;
+}
+
+static int put_raw(struct snap_writer *w, const void *p, size_t n)
+{
+	XXH3_64bits_update(&w->hash, p, n);
+	while (n && !w->err) {
+		size_t k = BUF - w->used < n ? BUF - w->used : n;
+		memcpy(w->buf + w->used, p, k);
+		w->used += k;
+		p = (const unsigned char *)p + k;
+		n -= k;
+		if (w->used == BUF)
+			flush(w);
+	}
+	return w->err;
+}
+
+static void le32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void le64(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t rd64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+static uint32_t rd32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+int snap_writer_open(const char *dir, uint64_t lsn, struct snap_writer **out)
+{
+	*out = NULL;
+	if (mkdir(dir, 0750) && errno != EEXIST)
+		return -errno;
+	struct snap_writer *w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	snprintf(w->dir, sizeof(w->dir), "%s", dir);
+	snprintf(w->tmp, sizeof(w->tmp), "%s/snap-%020" PRIu64 ".tmp", dir, lsn);
+	snprintf(w->final, sizeof(w->final), "%s/snap-%020" PRIu64 ".snap", dir,
+		 lsn);
+	w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (w->fd < 0) {
+		int rc = -errno;
+		free(w);
+		return rc;
+	}
+	XXH3_64bits_reset(&w->hash);
+	unsigned char h[HDR] = {0};
+	memcpy(h, MAGIC, 8);
+	le32(h + 8, 1);
+	le64(h + 16, lsn);
+	put_raw(w, h, HDR);
+	*out = w;
+	return 0;
+}
+
+int snap_put(struct snap_writer *w, uint8_t kind, const void *p, uint32_t n)
+{
+	unsigned char h[ITEM] = {kind, 0, 0, 0};
+	le32(h + 4, n);
+	put_raw(w, h, ITEM);
+	put_raw(w, p, n);
+	w->items++;
+	return w->err;
+}
+
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int rc = fsync(fd) ? -errno : 0;
+	close(fd);
+	return rc;
+}
+
+void snap_writer_abort(struct snap_writer *w)
+{
+	if (!w)
+		return;
+	close(w->fd);
+	unlink(w->tmp);
+	free(w);
+}
+
+int snap_writer_commit(struct snap_writer *w)
+{
+	unsigned char f[FTR];
+	memcpy(f, END, 8);
+	le64(f + 8, w->items);
+	le64(f + 16, XXH3_64bits_digest(&w->hash));
+	int rc = 0;
+	if (!w->err && w->used + FTR <= BUF) {
+		memcpy(w->buf + w->used, f, FTR);
+		w->used += FTR;
+	} else if (!w->err) {
+		flush(w);
+		w->err = w->err ? w->err : write_all(w->fd, f, FTR);
+	}
+	if ((rc = flush(w)))
+		goto fail;
+	if (crash_at == 1)
+		goto crash;
+	if (fdatasync(w->fd)) {
+		rc = -errno;
+		goto fail;
+	}
+	if (crash_at == 2)
+		goto crash;
+	close(w->fd);
+	w->fd = -1;
+	if (rename(w->tmp, w->final)) {
+		rc = -errno;
+		goto fail;
+	}
+	if (crash_at == 3)
+		goto crash;
+	rc = fsync_dir(w->dir);
+	free(w);
+	return rc;
+fail:
+	snap_writer_abort(w);
+	return rc;
+crash:
+	if (w->fd >= 0)
+		close(w->fd);
+	free(w);
+	return -EINTR;
+}
+
+static int parse_name(const char *name, uint64_t *lsn)
+{
+	unsigned long long v;
+	char tail[8];
+	if (sscanf(name, "snap-%20llu.%6s", &v, tail) != 2 ||
+	    strcmp(tail, "snap"))
+		return 0;
+	*lsn = v;
+	return 1;
+}
+
+static int cmp_desc(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x < y) - (x > y);
+}
+
+size_t snap_list(const char *dir, uint64_t *lsns, size_t cap)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	size_t n = 0;
+	struct dirent *de;
+	uint64_t all[256];
+	while ((de = readdir(d)) && n < 256) {
+		uint64_t lsn;
+		if (parse_name(de->d_name, &lsn))
+			all[n++] = lsn;
+	}
+	closedir(d);
+	qsort(all, n, sizeof(*all), cmp_desc);
+	if (n > cap)
+		n = cap;
+	memcpy(lsns, all, n * sizeof(*lsns));
+	return n;
+}
+
+int snap_read(const char *dir, uint64_t lsn, snap_item_fn fn, void *ctx)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/snap-%020" PRIu64 ".snap", dir, lsn);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	if (fstat(fd, &st) || st.st_size < HDR + FTR) {
+		close(fd);
+		return -EBADMSG;
+	}
+	size_t size = (size_t)st.st_size;
+	const unsigned char *m = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED)
+		return -errno;
+	madvise((void *)m, size, MADV_SEQUENTIAL);
+	const unsigned char *f = m + size - FTR;
+	int rc = -EBADMSG;
+	if (memcmp(m, MAGIC, 8) || rd32(m + 8) != 1 || rd64(m + 16) != lsn ||
+	    memcmp(f, END, 8) || XXH3_64bits(m, size - FTR) != rd64(f + 16))
+		goto out;
+	/* walk once to check the item framing, then hand items out */
+	uint64_t items = 0;
+	size_t off = HDR;
+	while (off < size - FTR) {
+		if (size - FTR - off < ITEM)
+			goto out;
+		uint32_t n = rd32(m + off + 4);
+		if (n > size - FTR - off - ITEM)
+			goto out;
+		off += ITEM + n;
+		items++;
+	}
+	if (items != rd64(f + 8))
+		goto out;
+	rc = 0;
+	for (off = HDR; off < size - FTR && !rc;) {
+		uint32_t n = rd32(m + off + 4);
+		rc = fn(ctx, m[off], m + off + ITEM, n);
+		off += ITEM + n;
+	}
+out:
+	munmap((void *)m, size);
+	return rc;
+}
+
+uint64_t snap_prune(const char *dir, size_t keep)
+{
+	uint64_t lsns[256];
+	size_t n = snap_list(dir, lsns, 256);
+	char path[4096];
+	for (size_t i = keep; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/snap-%020" PRIu64 ".snap", dir,
+			 lsns[i]);
+		unlink(path);
+	}
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+		if (l > 4 && !strcmp(de->d_name + l - 4, ".tmp") &&
+		    !strncmp(de->d_name, "snap-", 5)) {
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			unlink(path);
+		}
+	}
+	if (d)
+		closedir(d);
+	size_t kept = n < keep ? n : keep;
+	return kept ? lsns[kept - 1] : 0;
+}

@@ -1,0 +1,58 @@
+/*
+ * snapshot — point-in-time image files for cold start.
+ *
+ * A snapshot is a sequence of typed items written through a buffered,
+ * checksummed writer and published atomically:
+ *   snap-<lsn>.tmp → fdatasync → rename to snap-<lsn>.snap → fsync(dir)
+ * so a crash at any step leaves either the previous snapshots or the new
+ * one complete. A reader verifies the whole file (magic, version, footer,
+ * XXH3-64 over everything before the footer) before handing out a single
+ * item: a damaged snapshot is never loaded.
+ *
+ * Layout (little-endian):
+ *   header  32 bytes: "RCNUSNAP" | u32 version=1 | u32 0 | u64 lsn | u64 0
+ *   items   u8 kind | u8[3] 0 | u32 len | len bytes
+ *   footer  24 bytes: "RCNUEND\0" | u64 item count | u64 XXH3-64(header+items)
+ *
+ * What the items mean is the caller's business (the engine writes records,
+ * entities, edges and counters).
+ */
+#ifndef RECONNU_SNAPSHOT_H
+#define RECONNU_SNAPSHOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct snap_writer;
+
+/** Starts dir/snap-<lsn>.tmp. @retval 0 or -errno. */
+int snap_writer_open(const char *dir, uint64_t lsn, struct snap_writer **out);
+/** Appends one item. @retval 0 or -errno (the writer is then only good
+ *  for snap_writer_abort). */
+int snap_put(struct snap_writer *w, uint8_t kind, const void *p, uint32_t n);
+/** Footer, fdatasync, rename, fsync of the directory; frees w.
+ *  @retval 0 or -errno (the .tmp is removed). */
+int snap_writer_commit(struct snap_writer *w);
+/** Removes the .tmp and frees w. */
+void snap_writer_abort(struct snap_writer *w);
+
+/** Test hook (RECONNU_ERRINJ builds): make the next commit stop after
+ *  step 1 (footer written), 2 (synced) or 3 (renamed, directory not
+ *  synced), as a crash there would; 0 disables. */
+void snap_errinj_crash_at(int step);
+
+/** Snapshots in dir, newest first: their LSNs (at most cap). */
+size_t snap_list(const char *dir, uint64_t *lsns, size_t cap);
+
+typedef int (*snap_item_fn)(void *ctx, uint8_t kind, const void *p,
+			    uint32_t n);
+/** Verifies dir/snap-<lsn>.snap whole, then calls fn for every item.
+ *  @retval 0, -EBADMSG damaged (nothing was handed out), -errno, or fn's
+ *  non-zero return. */
+int snap_read(const char *dir, uint64_t lsn, snap_item_fn fn, void *ctx);
+
+/** Keeps the newest keep snapshots, removes older ones and stray .tmp
+ *  files. @retval LSN of the oldest snapshot kept (0 if none). */
+uint64_t snap_prune(const char *dir, size_t keep);
+
+#endif
