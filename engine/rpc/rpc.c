@@ -87,6 +87,7 @@ struct rpc_tag {
 /** State of one UpsertStream call. */
 struct rpc_stream {
 	uint64_t received, accepted, failed, last_sequence;
+	uint64_t lsn; /**< log position of the last accepted record */
 	uint32_t ack_every;
 	int sending;	 /**< a SEND_MESSAGE batch is outstanding */
 	int half_closed; /**< the client sent its last message */
@@ -613,7 +614,8 @@ static void do_health(struct rpc_call *c, ProtobufCMessage *in,
 		return oom(r);
 	grpc__health__v1__health_check_response__init(out);
 	out->status =
-	    atomic_load(&c->w->s->ready) && !atomic_load(&c->w->s->stopping)
+	    atomic_load(&c->w->s->ready) && !atomic_load(&c->w->s->stopping) &&
+		    !reconnu_failed(c->w->s->engine)
 		? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
 		: GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
 	r->msg = &out->base;
@@ -712,6 +714,7 @@ static void stream_handle(struct rpc_call *c)
 	uint64_t seq = index + 1;
 	char err[ERR_LEN] = "";
 	const char *source_id = "";
+	uint64_t lsn = 0;
 	grpc_status_code code = GRPC_STATUS_OK;
 	grpc_slice in;
 	if (payload_read(c->payload, &in)) {
@@ -743,8 +746,8 @@ static void stream_handle(struct rpc_call *c)
 						 &rec, err, sizeof(err));
 			if (rc) {
 				code = codec_status(rc);
-			} else if ((rc = reconnu_upsert(c->w->s->engine, &rec,
-							NULL))) {
+			} else if ((rc = reconnu_upsert_nowait(
+					c->w->s->engine, &rec, NULL, &lsn))) {
 				code = engine_status(rc);
 				snprintf(err, sizeof(err), "%s",
 					 reconnu_last_error());
@@ -752,9 +755,11 @@ static void stream_handle(struct rpc_call *c)
 		}
 	}
 	st->last_sequence = seq;
-	if (code == GRPC_STATUS_OK)
+	if (code == GRPC_STATUS_OK) {
 		st->accepted++;
-	else
+		if (lsn)
+			st->lsn = lsn;
+	} else
 		stream_fail(c, index, seq, source_id, code, err);
 	codec_mem_destroy(&c->mem);
 	grpc_byte_buffer_destroy(c->payload);
@@ -793,10 +798,20 @@ static Reconnu__V1__UpsertProgress progress_of(const struct rpc_stream *st)
 	return p;
 }
 
-/** Sends a progress ack, or (final) the summary with the OK status. */
+/** Sends a progress ack, or (final) the summary with the OK status. What
+ *  an ack counts is durable first: one log wait per ack (group commit).
+ *  A storage failure ends the stream with UNAVAILABLE. */
 static void stream_send(struct rpc_call *c, int final)
 {
 	struct rpc_stream *st = c->st;
+	if (st->lsn && reconnu_wait_durable(c->w->s->engine, st->lsn)) {
+		rpc_log("error", "stream_storage", "worker=%u", c->w->index);
+		st->dead = 1;
+		grpc_call_cancel_with_status(c->call, GRPC_STATUS_UNAVAILABLE,
+					     "storage failure: not durable",
+					     NULL);
+		return;
+	}
 	Reconnu__V1__UpsertStreamResponse resp;
 	Reconnu__V1__UpsertProgress p = progress_of(st);
 	Reconnu__V1__UpsertSummary sum;

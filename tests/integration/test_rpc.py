@@ -536,6 +536,27 @@ class TestLifecycle(Base):
         finally:
             self.assertEqual(srv.stop(), 0)
 
+    def test_restart_recovers_writes(self):
+        srv = Server("restart")
+        srv.wait_serving()
+        r = srv.stub.Upsert(pb.UpsertRequest(record=rec(
+            "durable", "1", given_name="Ada", family_name="Lovelace",
+            birth_date="1815-12-10")), timeout=10)
+        msgs = list(srv.stub.UpsertStream(iter([pb.UpsertStreamRequest(
+            record=rec("durable", str(i), given_name="R%d" % i)) for i in range(2, 50)]),
+            timeout=30))
+        self.assertEqual(msgs[-1].summary.totals.accepted, 48)
+        self.assertEqual(srv.stop(), 0)
+        again = Server("restart-2", ["--data-dir", os.path.join(ARGS.work, "restart", "data")])
+        try:
+            again.wait_serving()
+            g = again.stub.GetEntity(pb.GetEntityRequest(entity_id=r.entity_id), timeout=5)
+            self.assertEqual(g.entity.family_name.value, "Lovelace")
+            self.assertEqual(again.stub.Stats(pb.StatsRequest(), timeout=5).records, 49)
+        finally:
+            self.assertEqual(again.stop(), 0)
+        self.assertIn("event=recovered records=49", open(again.log_path).read())
+
     def test_sigterm_under_load(self):
         srv = Server("sigterm")
         srv.wait_serving()
