@@ -17,6 +17,14 @@
  *
  * Tags are pointers to a struct rpc_tag inside the call, which says which
  * batch completed. Only the owning worker thread starts batches on a call.
+ *
+ * Durable writes. An Upsert is applied with reconnu_upsert_nowait on the
+ * worker, which then hands the call to the durability thread and goes on
+ * serving: reads never wait on disk. That thread takes every queued call,
+ * waits once for the highest log position among them (group commit) and
+ * wakes each owning worker with an empty batch on the call (T_DURABLE),
+ * which then sends the reply. Delete has no non-blocking variant in the
+ * engine yet and waits on the worker.
  */
 #include "rpc.h"
 
@@ -77,7 +85,7 @@ struct rpc_worker;
 struct rpc_call;
 
 /** Which batch of a call completed. */
-enum rpc_tag_kind { T_NEW, T_DONE, T_RECV, T_SEND, T_CLOSE };
+enum rpc_tag_kind { T_NEW, T_DONE, T_RECV, T_SEND, T_CLOSE, T_DURABLE };
 
 struct rpc_tag {
 	struct rpc_call *call;
@@ -116,8 +124,23 @@ struct rpc_call {
 	int pending;		    /**< outstanding batches */
 	struct timespec t0;
 	struct codec_mem mem;
-	struct rpc_tag t_new, t_done, t_recv, t_send, t_close;
+	struct rpc_tag t_new, t_done, t_recv, t_send, t_close, t_durable;
 	struct rpc_stream *st; /**< UpsertStream only */
+	/* an Upsert waiting to be durable */
+	uint64_t lsn;			/**< its log position */
+	const ProtobufCMessage *answer; /**< reply once durable (in mem) */
+	int durable_rc;			/**< result of the durability wait */
+	struct rpc_call *next_durable;	/**< durability queue link */
+};
+
+/** The durability thread's queue of Upserts awaiting their log sync. */
+struct rpc_durable {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct rpc_call *head; /**< LIFO: order within a group is irrelevant */
+	int stop;
+	int started;
+	pthread_t thread;
 };
 
 struct rpc_worker {
@@ -140,6 +163,7 @@ struct rpc_server {
 	atomic_int ready;
 	atomic_int stopping;
 	int stopped;
+	struct rpc_durable durable;
 	struct timespec started;
 };
 
@@ -257,6 +281,7 @@ static void call_arm(struct rpc_worker *w, enum rpc_method m)
 	tag_init(c, &c->t_recv, T_RECV);
 	tag_init(c, &c->t_send, T_SEND);
 	tag_init(c, &c->t_close, T_CLOSE);
+	tag_init(c, &c->t_durable, T_DURABLE);
 	grpc_call_error e;
 	if (m == M_UNKNOWN) {
 		grpc_call_details_init(&c->details);
@@ -381,9 +406,11 @@ static size_t decode_budget(size_t n)
 
 /** Result of a handler: a message to send or a status. Handlers build the
  *  message in the call's arena; engine results are freed by `cleanup`
- *  after packing. */
+ *  after packing. `deferred`: the handler queued the call for durability
+ *  and the reply comes later. */
 struct rpc_result {
 	const ProtobufCMessage *msg;
+	int deferred;
 	grpc_status_code code;
 	char details[ERR_LEN];
 	void (*cleanup)(void *);
@@ -434,14 +461,76 @@ static void do_upsert(struct rpc_call *c, ProtobufCMessage *in,
 		return;
 	}
 	reconnu_upsert_result res;
-	rc = reconnu_upsert(c->w->s->engine, &rec, &res);
+	uint64_t lsn = 0;
+	rc = reconnu_upsert_nowait(c->w->s->engine, &rec, &res, &lsn);
 	if (rc)
 		return result_engine(r, rc);
 	Reconnu__V1__UpsertResponse *out = codec_alloc(&c->mem, sizeof(*out));
-	if (!out)
+	if (!out) {
+		if (lsn)
+			reconnu_wait_durable(c->w->s->engine, lsn);
 		return oom(r);
+	}
 	codec_upsert_to_pb(&res, out);
 	r->msg = &out->base;
+	struct rpc_durable *d = &c->w->s->durable;
+	if (lsn && !d->started && reconnu_wait_durable(c->w->s->engine, lsn))
+		return result_err(r, GRPC_STATUS_UNAVAILABLE,
+				  "storage failure: the write is not durable");
+	if (lsn && d->started) {
+		c->lsn = lsn;
+		c->answer = r->msg;
+		r->deferred = 1;
+		pthread_mutex_lock(&d->mu);
+		c->next_durable = d->head;
+		d->head = c;
+		pthread_cond_signal(&d->cv);
+		pthread_mutex_unlock(&d->mu);
+	}
+}
+
+static void *durable_main(void *arg)
+{
+	struct rpc_server *s = arg;
+	struct rpc_durable *d = &s->durable;
+	pthread_mutex_lock(&d->mu);
+	for (;;) {
+		while (!d->head && !d->stop)
+			pthread_cond_wait(&d->cv, &d->mu);
+		if (!d->head)
+			break;
+		struct rpc_call *list = d->head;
+		d->head = NULL;
+		pthread_mutex_unlock(&d->mu);
+		uint64_t lsn = 0;
+		for (struct rpc_call *c = list; c; c = c->next_durable)
+			if (c->lsn > lsn)
+				lsn = c->lsn;
+		int rc = reconnu_wait_durable(s->engine, lsn);
+		while (list) {
+			struct rpc_call *c = list;
+			list = c->next_durable;
+			c->durable_rc = rc;
+			if (grpc_call_start_batch(c->call, NULL, 0,
+						  &c->t_durable,
+						  NULL) != GRPC_CALL_OK)
+				rpc_log("error", "durable_wake", "worker=%u",
+					c->w->index);
+		}
+		pthread_mutex_lock(&d->mu);
+	}
+	pthread_mutex_unlock(&d->mu);
+	return NULL;
+}
+
+/** The durability thread woke this Upsert: answer it. */
+static void durable_reply(struct rpc_call *c)
+{
+	if (c->durable_rc)
+		reply(c, NULL, GRPC_STATUS_UNAVAILABLE,
+		      "storage failure: the write is not durable");
+	else
+		reply(c, c->answer, GRPC_STATUS_OK, NULL);
 }
 
 static void do_identify(struct rpc_call *c, ProtobufCMessage *in,
@@ -666,7 +755,8 @@ static void unary_run(struct rpc_call *c)
 		else
 			unary[c->method].fn(c, msg, &r);
 	}
-	reply(c, r.msg, r.code, r.details);
+	if (!r.deferred)
+		reply(c, r.msg, r.code, r.details);
 	if (r.cleanup)
 		r.cleanup(r.cleanup_arg);
 }
@@ -975,6 +1065,9 @@ static void *worker_main(void *arg)
 		case T_DONE:
 			call_free(c);
 			break;
+		case T_DURABLE:
+			durable_reply(c);
+			break;
 		default:
 			if (c->st)
 				stream_step(c, t->kind, ev.success);
@@ -1042,6 +1135,10 @@ struct rpc_server *rpc_server_start(reconnu *engine,
 		free(s);
 		return NULL;
 	}
+	pthread_mutex_init(&s->durable.mu, NULL);
+	pthread_cond_init(&s->durable.cv, NULL);
+	s->durable.started =
+	    pthread_create(&s->durable.thread, NULL, durable_main, s) == 0;
 	grpc_server_start(s->server);
 	for (unsigned i = 0; i < s->n_workers; i++)
 		pthread_create(&s->workers[i].thread, NULL, worker_main,
@@ -1078,6 +1175,12 @@ void rpc_server_stop(struct rpc_server *s)
 		grpc_completion_queue_next(
 		    s->shutdown_cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
 	}
+	pthread_mutex_lock(&s->durable.mu);
+	s->durable.stop = 1;
+	pthread_cond_signal(&s->durable.cv);
+	pthread_mutex_unlock(&s->durable.mu);
+	if (s->durable.started)
+		pthread_join(s->durable.thread, NULL);
 	for (unsigned i = 0; i < s->n_workers; i++)
 		grpc_completion_queue_shutdown(s->workers[i].cq);
 	for (unsigned i = 0; i < s->n_workers; i++)
@@ -1099,6 +1202,8 @@ void rpc_server_delete(struct rpc_server *s)
 	for (unsigned i = 0; i < s->n_workers; i++)
 		grpc_completion_queue_destroy(s->workers[i].cq);
 	grpc_completion_queue_destroy(s->shutdown_cq);
+	pthread_mutex_destroy(&s->durable.mu);
+	pthread_cond_destroy(&s->durable.cv);
 	free(s->workers);
 	free(s);
 }

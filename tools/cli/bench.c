@@ -3,8 +3,9 @@
  * from N concurrent clients (threads, one channel and one completion queue
  * each), to compare Identify with the bare Health/Check round trip.
  *
- *   reconnu bench [--method identify|health|stats] [--clients N]
- *                 [--seconds S] RECORD options (identify)
+ *   reconnu bench [--method identify|upsert|health|stats] [--clients N]
+ *                 [--seconds S] RECORD options (identify, upsert: the
+ *                 same record replaced again and again)
  *
  * Prints calls, calls/s and p50/p90/p99/max latency in microseconds (JSON
  * with --json). Exit 0, or 5 when any call failed.
@@ -121,6 +122,7 @@ int bench_run(struct cli *c, const char *method, unsigned clients,
 	Reconnu__V1__IdentifyRequest ir;
 	Grpc__Health__V1__HealthCheckRequest hr;
 	Reconnu__V1__StatsRequest sr;
+	Reconnu__V1__UpsertRequest ur;
 	const ProtobufCMessage *req;
 	const char *path;
 	if (!strcmp(method, "identify")) {
@@ -128,6 +130,14 @@ int bench_run(struct cli *c, const char *method, unsigned clients,
 		ir.record = &c->rec;
 		req = &ir.base;
 		path = "/reconnu.v1.Reconnu/Identify";
+	} else if (!strcmp(method, "upsert")) {
+		if (!c->rec.source[0] || !c->rec.source_id[0])
+			cli_usage_error(
+			    "bench --method upsert needs --source, --id");
+		reconnu__v1__upsert_request__init(&ur);
+		ur.record = &c->rec;
+		req = &ur.base;
+		path = "/reconnu.v1.Reconnu/Upsert";
 	} else if (!strcmp(method, "health")) {
 		grpc__health__v1__health_check_request__init(&hr);
 		req = &hr.base;
@@ -137,7 +147,7 @@ int bench_run(struct cli *c, const char *method, unsigned clients,
 		req = &sr.base;
 		path = "/reconnu.v1.Reconnu/Stats";
 	} else {
-		cli_usage_error("--method: identify, health or stats");
+		cli_usage_error("--method: identify, upsert, health or stats");
 	}
 	struct bench_client *b = calloc(clients, sizeof(*b));
 	if (!b)
