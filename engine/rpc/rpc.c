@@ -974,6 +974,8 @@ static void stream_begin(struct rpc_call *c)
 	c->st->sending = 1;
 	if (!c->st->dead)
 		stream_recv(c);
+	if (c->pending == 0)
+		call_free(c);
 }
 
 /** Next step of a stream after batch `kind` completed with `ok`. */
