@@ -235,6 +235,20 @@ int main(int argc, char **argv)
 	uint64_t rss1 = preset_rss_bytes();
 	reconnu_stats st = {0};
 	reconnu_get_stats(b.r, &st);
+	double mib = (double)(rss1 > rss0 ? rss1 - rss0 : 0) / 1048576.0;
+	double mib_per_m = b.rows ? mib * 1e6 / (double)b.rows : 0;
+	double rps = load_s > 0 ? (double)b.rows / load_s : 0;
+	if (!json) {
+		/* now: the identify pass can be long on big entities */
+		printf("upsert: %" PRIu64 " records (%" PRIu64
+		       " rejected, %" PRIu64 " bad rows) in %.2f s = %.0f "
+		       "records/s, %" PRIu64 " entities\n",
+		       b.rows, b.rejected, bad_rows, load_s, rps, st.entities);
+		printf("memory: RSS +%.1f MiB = %.1f MiB per million records "
+		       "(engine estimate %.1f MiB)\n",
+		       mib, mib_per_m, (double)st.memory_bytes / 1048576.0);
+		fflush(stdout);
+	}
 
 	if (b.want > 0 && b.rows > 0) {
 		b.ns = malloc(b.want * sizeof(*b.ns));
@@ -255,9 +269,6 @@ int main(int argc, char **argv)
 		}
 		qsort(b.ns, b.calls, sizeof(*b.ns), cmp_u64);
 	}
-	double mib = (double)(rss1 > rss0 ? rss1 - rss0 : 0) / 1048576.0;
-	double mib_per_m = b.rows ? mib * 1e6 / (double)b.rows : 0;
-	double rps = load_s > 0 ? (double)b.rows / load_s : 0;
 	double sum = 0;
 	for (uint64_t k = 0; k < b.calls; k++)
 		sum += (double)b.ns[k];
@@ -282,13 +293,6 @@ int main(int argc, char **argv)
 		    mib_per_m, (double)st.memory_bytes / 1048576.0, b.calls,
 		    b.perturbed, p[0], p[1], p[2], p[3], p[4], mean, hit);
 	} else {
-		printf("upsert: %" PRIu64 " records (%" PRIu64
-		       " rejected, %" PRIu64 " bad rows) in %.2f s = %.0f "
-		       "records/s, %" PRIu64 " entities\n",
-		       b.rows, b.rejected, bad_rows, load_s, rps, st.entities);
-		printf("memory: RSS +%.1f MiB = %.1f MiB per million records "
-		       "(engine estimate %.1f MiB)\n",
-		       mib, mib_per_m, (double)st.memory_bytes / 1048576.0);
 		printf("identify: %" PRIu64 " calls (%" PRIu64
 		       " perturbed, %" PRIu64 " failed), latency µs: p50 %.1f "
 		       "p90 %.1f p99 %.1f p999 %.1f max %.1f mean %.1f; same "
