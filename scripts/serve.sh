@@ -28,13 +28,19 @@ if [ ! -s data/sample.csv ] && [ -x build/tools/datagen/reconnu-datagen ]; then
 fi
 [ -s data/sample.csv ] && LOAD=(--load data/sample.csv)
 
-cat <<'MSG'
+# Quick start with a person of the sample (first data row, simple CSV).
+Q='--given Marie --family Curie --birth-date 1867-11-07'
+if [ -s data/sample.csv ]; then
+  Q=$(awk -F, 'NR == 2 && !/"/ { printf "--given %s --family %s --birth-date %s --email %s", $3, $4, $5, $7 }' data/sample.csv)
+  [ -n "$Q" ] || Q='--given Marie --family Curie --birth-date 1867-11-07'
+fi
+cat <<MSG
 == reconnu-server on 127.0.0.1:7450 (Ctrl-C stops it) ==
 Quick start, from another terminal:
   build/tools/cli/reconnu health
-  build/tools/cli/reconnu identify --given Susanne --family Müller --birth-date 1985 --country DE
+  build/tools/cli/reconnu identify $Q
   build/tools/cli/reconnu upsert --source eshop --id 42 --given Marie --family Curie --birth-date 1867-11-07 --email marie@example.com
   build/tools/cli/reconnu stats
-  build/tools/cli/reconnu --help
+  build/tools/cli/reconnu --help   (exit codes, load, bench)
 MSG
 exec build/engine/rpc/reconnu-server --data-dir data "${LOAD[@]}" "$@"
