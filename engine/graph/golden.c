@@ -148,7 +148,8 @@ int golden_build(const struct store *st, const struct graph_entity *e,
 	g->aliases = arena_alloc(a, (e->n_aliases + 1) * sizeof(uint64_t));
 	if (!g->aliases)
 		return RECONNU_ENOMEM;
-	memcpy(g->aliases, e->aliases, e->n_aliases * sizeof(uint64_t));
+	if (e->n_aliases)
+		memcpy(g->aliases, e->aliases, e->n_aliases * sizeof(uint64_t));
 	g->n_aliases = e->n_aliases;
 
 	qsort(ms, n, sizeof(*ms), by_recency);

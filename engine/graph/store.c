@@ -13,6 +13,7 @@
 #include "store.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,29 @@ struct pack {
 
 static _Thread_local char *tls_scratch;
 static _Thread_local size_t tls_scratch_cap;
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+/* The scratch buffer is freed when its thread exits (the key's
+ * destructor), so server worker threads leave nothing behind. */
+static void scratch_init(void)
+{
+	pthread_key_create(&scratch_key, free);
+}
+
+static int scratch_reserve(size_t need)
+{
+	if (need <= tls_scratch_cap)
+		return 0;
+	pthread_once(&scratch_once, scratch_init);
+	char *b = realloc(tls_scratch, need);
+	if (!b)
+		return RECONNU_ENOMEM;
+	tls_scratch = b;
+	tls_scratch_cap = need;
+	pthread_setspecific(scratch_key, b);
+	return 0;
+}
 
 static void *pack_alloc(struct pack *p, size_t n)
 {
@@ -514,14 +538,8 @@ int store_rec_build(const reconnu_record *in, int require_key,
 	if (rc)
 		return rc;
 
-	size_t need = rec_bound(in);
-	if (need > tls_scratch_cap) {
-		char *b = realloc(tls_scratch, need);
-		if (!b)
-			return RECONNU_ENOMEM;
-		tls_scratch = b;
-		tls_scratch_cap = need;
-	}
+	if (scratch_reserve(rec_bound(in)))
+		return RECONNU_ENOMEM;
 	struct pack p = {tls_scratch, 0, tls_scratch_cap};
 	struct store_rec *r = pack_alloc(&p, sizeof(*r));
 	r->id = STORE_NONE;
