@@ -87,14 +87,20 @@ struct multi {
 	size_t n, cap;
 };
 
+/* Adds one occurrence of key; *fresh (may be NULL) tells whether it is a
+ * new distinct value (then the last entry). */
 static int multi_add(struct arena *a, struct multi *m, const char *key,
-		     const char *shown, const struct store_rec *r)
+		     const char *shown, const struct store_rec *r, int *fresh)
 {
+	if (fresh)
+		*fresh = 0;
 	for (size_t i = 0; i < m->n; i++)
 		if (!strcmp(m->keys[i], key)) {
 			m->v[i].count++;
 			return 0;
 		}
+	if (fresh)
+		*fresh = 1;
 	if (m->n == m->cap) {
 		size_t ncap = m->cap ? 2 * m->cap : 8;
 		reconnu_value *nv = arena_alloc(a, ncap * sizeof(*nv));
@@ -169,14 +175,14 @@ int golden_build(const struct store *st, const struct graph_entity *e,
 			if (norm_email(raw, key, sizeof(key)) <= 0)
 				continue;
 			const char *kd = arena_strdup(a, key);
-			if (!kd || multi_add(a, &em, kd, raw, r))
+			if (!kd || multi_add(a, &em, kd, raw, r, NULL))
 				return RECONNU_ENOMEM;
 		}
 		for (size_t j = 0; j < r->n_phones; j++)
-			if (multi_add(a, &ph, r->phones[j], r->phones[j], r))
+			if (multi_add(a, &ph, r->phones[j], r->phones[j], r, NULL))
 				return RECONNU_ENOMEM;
 		for (size_t j = 0; j < r->n_ids; j++)
-			if (multi_add(a, &ids, r->ids[j], r->ids[j], r))
+			if (multi_add(a, &ids, r->ids[j], r->ids[j], r, NULL))
 				return RECONNU_ENOMEM;
 		for (size_t j = 0; j < r->n_addrs; j++) {
 			const struct store_addr *x = &r->addrs[j];
@@ -187,10 +193,14 @@ int golden_build(const struct store *st, const struct graph_entity *e,
 				return RECONNU_ENOMEM;
 			snprintf(key, len, "%s|%s|%s", x->line, x->city,
 				 x->postcode);
-			if (multi_add(a, &ad, key, "", r))
+			int fresh;
+			if (multi_add(a, &ad, key, "", r, &fresh))
 				return RECONNU_ENOMEM;
-			if (ad.v[ad.n - 1].count == 1)
-				ad.v[ad.n - 1].value = (const char *)&r->raw.addresses[j];
+			/* value carries the raw address of the first (most
+			 * recent) record giving this distinct address */
+			if (fresh)
+				ad.v[ad.n - 1].value =
+					(const char *)&r->raw.addresses[j];
 		}
 	}
 	g->emails = em.v;

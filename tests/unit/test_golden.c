@@ -60,5 +60,41 @@ int main(void)
 
 	graph_delete(g);
 	store_delete(st);
+
+	/* addresses: each distinct one shown as its own source wrote it */
+	st = store_new();
+	g = graph_new();
+	const char *lines[] = {"Bahnhofstraße 37", "Bahnhofstr. 37",
+			       "Bahnhofstraße 37"};
+	int64_t when[] = {3000, 2000, 1000};
+	for (int i = 0; i < 3; i++) {
+		char id[8];
+		snprintf(id, sizeof(id), "%d", i);
+		reconnu_address ad = {.line1 = lines[i], .city = "Stuttgart",
+				      .postcode = "70597"};
+		reconnu_record in = {.source = "s", .source_id = id,
+				     .given_name = "Susanne",
+				     .addresses = &ad, .n_addresses = 1,
+				     .updated_at = when[i]};
+		struct store_rec *r;
+		char msg[64];
+		store_rec_build(&in, 1, &r, msg, sizeof(msg));
+		store_put(st, r);
+		struct graph_change c;
+		struct graph_link l = {0, 9.0f, GRAPH_LINK};
+		graph_begin_op(g);
+		graph_insert(g, r->id, &l, i ? 1 : 0, &c);
+	}
+	golden_build(st, graph_find(g, 1), NULL, &a, &gd);
+	is_int(gd.n_addresses, 2, "two distinct addresses");
+	is_str(gd.addresses[0].address.line1, "Bahnhofstraße 37",
+	       "first address as written");
+	is_int(gd.addresses[0].count, 2, "counted twice");
+	is_str(gd.addresses[1].address.line1, "Bahnhofstr. 37",
+	       "second address as its own source wrote it");
+	is_str(gd.addresses[1].source_id, "1", "with its provenance");
+	arena_destroy(&a);
+	graph_delete(g);
+	store_delete(st);
 	return unit_done();
 }
