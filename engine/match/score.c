@@ -356,7 +356,9 @@ static void cmp_addrs(const struct store_rec *a, const struct store_rec *b,
  * address, often an email and a home phone. ws = {email, phone, postcode,
  * city, street} weights, adjusted in place:
  *  - within the address, the stronger of street and postcode + city
- *    counts in full and the weaker half; disagreements always count;
+ *    counts in full and the weaker half; a different street cancels the
+ *    agreement of postcode and city (neighbours, not one person);
+ *    disagreements always count;
  *  - across email, phone and address, the strongest agreement counts in
  *    full and the others a quarter.
  * So a shared household says "same household", not three times "same
@@ -365,6 +367,14 @@ static void cmp_addrs(const struct store_rec *a, const struct store_rec *b,
 static void corroborate(double *ws)
 {
 	double *street = &ws[4], *pc = &ws[2], *city = &ws[3];
+	if (*street < 0) {
+		/* both have a street and they differ: a shared postcode or
+		 * city only says "neighbours" */
+		if (*pc > 0)
+			*pc = 0;
+		if (*city > 0)
+			*city = 0;
+	}
 	double place = (*pc > 0 ? *pc : 0) + (*city > 0 ? *city : 0);
 	if (*street > 0 && *street >= place) {
 		if (*pc > 0)
