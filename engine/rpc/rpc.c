@@ -60,6 +60,7 @@ enum rpc_method {
 	M_EXPLAIN,
 	M_UPSERT_STREAM,
 	M_STATS,
+	M_SNAPSHOT,
 	M_HEALTH,
 	M_UNKNOWN, /* unregistered: UNIMPLEMENTED */
 	M_COUNT,
@@ -77,6 +78,7 @@ static const struct {
     [M_EXPLAIN] = {"/reconnu.v1.Reconnu/Explain", "Explain", 0},
     [M_UPSERT_STREAM] = {"/reconnu.v1.Reconnu/UpsertStream", "UpsertStream", 1},
     [M_STATS] = {"/reconnu.v1.Reconnu/Stats", "Stats", 0},
+    [M_SNAPSHOT] = {"/reconnu.v1.Reconnu/Snapshot", "Snapshot", 0},
     [M_HEALTH] = {"/grpc.health.v1.Health/Check", "Health.Check", 0},
     [M_UNKNOWN] = {NULL, "unknown", 1},
 };
@@ -165,6 +167,13 @@ struct rpc_server {
 	int stopped;
 	struct rpc_durable durable;
 	struct timespec started;
+	/* snapshots (rpc_server_snapshot) */
+	int in_memory;
+	reconnu_recovery recovery;
+	pthread_mutex_t snap_mu;   /**< one snapshot at a time; guards below */
+	uint64_t snap_base;        /**< upserts+deletes at the last snapshot */
+	uint64_t snap_replayed;    /**< replayed ops not yet in a snapshot */
+	_Atomic uint64_t last_snapshot_lsn;
 };
 
 /* ---- logging ------------------------------------------------------------ */
@@ -687,6 +696,46 @@ static void do_stats(struct rpc_call *c, ProtobufCMessage *in,
 	codec_stats_to_pb(&st, out);
 	out->uptime_ms = (uint64_t)(elapsed_us(&s->started) / 1000);
 	out->threads = s->n_workers;
+	out->snapshot_lsn = s->recovery.snapshot_lsn;
+	out->replayed = s->recovery.replayed;
+	out->recovery_seconds = s->recovery.seconds;
+	out->last_snapshot_lsn = atomic_load(&s->last_snapshot_lsn);
+	r->msg = &out->base;
+}
+
+/* Runs on the call's CQ thread: the engine holds writers (not readers)
+ * while it writes, and the other CQ threads keep answering reads. */
+static void do_snapshot(struct rpc_call *c, ProtobufCMessage *in,
+			struct rpc_result *r)
+{
+	(void)in;
+	struct rpc_server *s = c->w->s;
+	if (s->in_memory)
+		return result_err(r, GRPC_STATUS_FAILED_PRECONDITION,
+				  "the server runs --in-memory: no data "
+				  "directory to snapshot to");
+	reconnu_snapshot_info info;
+	char err[ERR_LEN];
+	int rc = rpc_server_snapshot(s, "rpc", &info, err, sizeof(err));
+	if (rc) {
+		r->code = rc == RECONNU_EIO || rc == RECONNU_ESTATE
+			      ? GRPC_STATUS_UNAVAILABLE
+			      : GRPC_STATUS_INTERNAL;
+		snprintf(r->details, sizeof(r->details), "%s", err);
+		return;
+	}
+	Reconnu__V1__SnapshotResponse *out =
+	    codec_alloc(&c->mem, sizeof(*out));
+	if (!out)
+		return oom(r);
+	reconnu__v1__snapshot_response__init(out);
+	out->lsn = info.lsn;
+	out->records = info.records;
+	out->entities = info.entities;
+	out->bytes = info.bytes;
+	out->seconds = info.seconds;
+	out->write_pause_seconds = info.write_pause;
+	out->wal_segments_removed = info.wal_segments_removed;
 	r->msg = &out->base;
 }
 
@@ -724,6 +773,7 @@ static const struct {
     [M_DELETE] = {&reconnu__v1__delete_request__descriptor, do_delete},
     [M_EXPLAIN] = {&reconnu__v1__explain_request__descriptor, do_explain},
     [M_STATS] = {&reconnu__v1__stats_request__descriptor, do_stats},
+    [M_SNAPSHOT] = {&reconnu__v1__snapshot_request__descriptor, do_snapshot},
     [M_HEALTH] = {&grpc__health__v1__health_check_request__descriptor,
 		  do_health},
 };
@@ -1091,6 +1141,14 @@ struct rpc_server *rpc_server_start(reconnu *engine,
 	s->n_workers = o->threads ? o->threads : 1;
 	s->max_message_bytes = o->max_message_bytes;
 	s->grace_ms = o->grace_ms;
+	s->in_memory = o->in_memory;
+	if (o->recovery)
+		s->recovery = *o->recovery;
+	reconnu_stats st0 = {0};
+	reconnu_get_stats(engine, &st0);
+	s->snap_base = st0.upserts + st0.deletes;
+	s->snap_replayed = s->recovery.replayed;
+	pthread_mutex_init(&s->snap_mu, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
 	s->workers = calloc(s->n_workers, sizeof(*s->workers));
 	if (!s->workers) {
@@ -1134,6 +1192,7 @@ struct rpc_server *rpc_server_start(reconnu *engine,
 		for (unsigned i = 0; i < s->n_workers; i++)
 			grpc_completion_queue_destroy(s->workers[i].cq);
 		free(s->workers);
+		pthread_mutex_destroy(&s->snap_mu);
 		free(s);
 		return NULL;
 	}
@@ -1206,6 +1265,63 @@ void rpc_server_delete(struct rpc_server *s)
 	grpc_completion_queue_destroy(s->shutdown_cq);
 	pthread_mutex_destroy(&s->durable.mu);
 	pthread_cond_destroy(&s->durable.cv);
+	pthread_mutex_destroy(&s->snap_mu);
 	free(s->workers);
 	free(s);
+}
+
+uint64_t rpc_server_writes_since_snapshot(struct rpc_server *s)
+{
+	reconnu_stats st = {0};
+	pthread_mutex_lock(&s->snap_mu);
+	reconnu_get_stats(s->engine, &st);
+	uint64_t now = st.upserts + st.deletes;
+	uint64_t n = s->snap_replayed + (now > s->snap_base ? now - s->snap_base : 0);
+	pthread_mutex_unlock(&s->snap_mu);
+	return n;
+}
+
+int rpc_server_snapshot(struct rpc_server *s, const char *reason,
+			reconnu_snapshot_info *info, char *err, size_t errlen)
+{
+	if (s->in_memory) {
+		snprintf(err, errlen, "the server runs --in-memory");
+		return RECONNU_ESTATE;
+	}
+	pthread_mutex_lock(&s->snap_mu);
+	if (reconnu_failed(s->engine)) {
+		pthread_mutex_unlock(&s->snap_mu);
+		snprintf(err, errlen, "storage failed earlier (fail-stop): "
+				      "no snapshot");
+		rpc_log("error", "snapshot", "reason=%s error=\"%s\"", reason,
+			err);
+		return RECONNU_EIO;
+	}
+	/* counters read before: a write racing the snapshot is counted as
+	 * still pending, never lost from the count */
+	reconnu_stats st = {0};
+	reconnu_get_stats(s->engine, &st);
+	int rc = reconnu_snapshot(s->engine, info);
+	if (rc) {
+		snprintf(err, errlen, "snapshot not written: %s",
+			 reconnu_last_error());
+		pthread_mutex_unlock(&s->snap_mu);
+		rpc_log("error", "snapshot", "reason=%s error=\"%s\"", reason,
+			err);
+		return rc;
+	}
+	s->snap_base = st.upserts + st.deletes;
+	s->snap_replayed = 0;
+	atomic_store(&s->last_snapshot_lsn, info->lsn);
+	pthread_mutex_unlock(&s->snap_mu);
+	rpc_log("info", "snapshot",
+		"reason=%s lsn=%llu records=%llu entities=%llu bytes=%llu "
+		"seconds=%.3f write_pause=%.3f wal_segments_removed=%llu",
+		reason, (unsigned long long)info->lsn,
+		(unsigned long long)info->records,
+		(unsigned long long)info->entities,
+		(unsigned long long)info->bytes, info->seconds,
+		info->write_pause,
+		(unsigned long long)info->wal_segments_removed);
+	return 0;
 }

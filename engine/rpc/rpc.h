@@ -28,6 +28,9 @@ struct rpc_options {
 	size_t max_message_bytes; /**< GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH */
 	unsigned grace_ms;	  /**< how long stop waits for in-flight
 				       calls before cancelling them */
+	int in_memory;		  /**< no storage: Snapshot is refused */
+	const reconnu_recovery *recovery; /**< start-up recovery figures for
+					       Stats (copied; may be NULL) */
 };
 
 struct rpc_server;
@@ -47,6 +50,16 @@ void rpc_server_set_ready(struct rpc_server *s, int ready);
 void rpc_server_stop(struct rpc_server *s);
 /** Frees a stopped server (stops it first if needed). NULL: no-op. */
 void rpc_server_delete(struct rpc_server *s);
+
+/** Takes a snapshot (reconnu_snapshot), one at a time, and logs
+ *  `event=snapshot reason=<reason> lsn=... write_pause=...`. Callable from
+ *  any thread but never from a signal handler.
+ *  @retval 0, or the engine error with a message in err. */
+int rpc_server_snapshot(struct rpc_server *s, const char *reason,
+			reconnu_snapshot_info *info, char *err, size_t errlen);
+/** Writes (upserts + deletes, counting ops replayed at start) not yet
+ *  covered by a snapshot. */
+uint64_t rpc_server_writes_since_snapshot(struct rpc_server *s);
 
 /** Writes one structured log line to stderr:
  *  "ts=<unix ms> level=<level> event=<event> <fmt...>". fmt adds

@@ -416,12 +416,18 @@ int main(int argc, char **argv)
 	if (!o.in_memory)
 		rpc_log("info", "recovered",
 			"records=%llu entities=%llu replayed=%llu "
-			"last_lsn=%llu truncated=%d seconds=%.3f",
+			"last_lsn=%llu truncated=%d seconds=%.3f "
+			"snapshot_lsn=%llu snapshot_records=%llu "
+			"snapshot_seconds=%.3f records_per_s=%.0f",
 			(unsigned long long)stats.records,
 			(unsigned long long)stats.entities,
 			(unsigned long long)rec.replayed,
 			(unsigned long long)rec.last_lsn, rec.truncated,
-			rec.seconds);
+			rec.seconds, (unsigned long long)rec.snapshot_lsn,
+			(unsigned long long)rec.snapshot_records,
+			rec.snapshot_seconds,
+			rec.seconds > 0 ? (double)stats.records / rec.seconds
+					: 0.0);
 
 	grpc_init();
 	struct rpc_options ro = {
@@ -429,6 +435,8 @@ int main(int argc, char **argv)
 	    .threads = o.threads,
 	    .max_message_bytes = o.max_message_bytes,
 	    .grace_ms = o.grace_ms,
+	    .in_memory = o.in_memory,
+	    .recovery = o.in_memory ? NULL : &rec,
 	};
 	struct rpc_server *s = rpc_server_start(engine, &ro);
 	if (!s) {

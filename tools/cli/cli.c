@@ -46,6 +46,9 @@ static const char help_text[] =
     "                                          per-attribute evidence\n"
     "  stats                                   engine counters\n"
     "  health                                  grpc.health.v1 check\n"
+    "  snapshot                                write a snapshot now (lsn, "
+    "records,\n"
+    "                                          seconds, write pause)\n"
     "  load FILE [--map FIELD=COL,...] [--id COLS] [--source NAME]\n"
     "            [--no-header] [--format csv|jsonl] [--resume-from N]\n"
     "            [--ack-every N]              bulk load over UpsertStream\n"
@@ -67,7 +70,8 @@ static const char help_text[] =
     "Global options\n"
     "  --server ADDR     default 127.0.0.1:7450\n"
     "  --json            machine-readable output (one JSON object)\n"
-    "  --timeout-ms N    deadline per call (default 10000; load: none)\n"
+    "  --timeout-ms N    deadline per call (default 10000; load: none;\n"
+    "                    snapshot: 1 hour)\n"
     "\n"
     "load: --map uses the ingest syntax (see tools/common/ingest.h), e.g.\n"
     "  --map given_name=fname,family_name=sname,birth_date=dob "
@@ -596,7 +600,10 @@ static grpc_status_code call_unary(struct cli *c, const char *method,
 	grpc_slice ms = grpc_slice_from_static_string(method);
 	grpc_call *call = grpc_channel_create_call(
 	    c->ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq, ms, NULL,
-	    cli_deadline(c->timeout_ms < 0 ? 10000 : c->timeout_ms), NULL);
+	    cli_deadline(c->timeout_ms >= 0			? c->timeout_ms
+			 : !strcmp(c->command, "snapshot") ? 3600000
+							   : 10000),
+	    NULL);
 	grpc_byte_buffer *out = cli_pack(req), *in = NULL;
 	grpc_metadata_array md_init, md_trail;
 	grpc_metadata_array_init(&md_init);
@@ -761,6 +768,12 @@ static int cmd(struct cli *c)
 		reconnu__v1__stats_request__init(&r);
 		return run_unary(c, "/reconnu.v1.Reconnu/Stats", &r.base,
 				 &reconnu__v1__stats_response__descriptor);
+	}
+	if (!strcmp(cmd, "snapshot")) {
+		Reconnu__V1__SnapshotRequest r;
+		reconnu__v1__snapshot_request__init(&r);
+		return run_unary(c, "/reconnu.v1.Reconnu/Snapshot", &r.base,
+				 &reconnu__v1__snapshot_response__descriptor);
 	}
 	if (!strcmp(cmd, "health")) {
 		Grpc__Health__V1__HealthCheckRequest r;
