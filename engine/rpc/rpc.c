@@ -1325,3 +1325,8 @@ int rpc_server_snapshot(struct rpc_server *s, const char *reason,
 		(unsigned long long)info->wal_segments_removed);
 	return 0;
 }
+
+int rpc_server_failed(struct rpc_server *s)
+{
+	return reconnu_failed(s->engine);
+}

@@ -60,6 +60,8 @@ int rpc_server_snapshot(struct rpc_server *s, const char *reason,
 /** Writes (upserts + deletes, counting ops replayed at start) not yet
  *  covered by a snapshot. */
 uint64_t rpc_server_writes_since_snapshot(struct rpc_server *s);
+/** Non-zero once the engine's storage failed (fail-stop). */
+int rpc_server_failed(struct rpc_server *s);
 
 /** Writes one structured log line to stderr:
  *  "ts=<unix ms> level=<level> event=<event> <fmt...>". fmt adds

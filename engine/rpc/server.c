@@ -52,6 +52,8 @@ struct server_opts {
 	size_t max_message_bytes;
 	double match_threshold;
 	double possible_threshold;
+	uint64_t snapshot_every_ops; /**< 0: off */
+	unsigned snapshot_interval_s; /**< 0: off */
 	reconnu_sync sync; /**< --sync always|batch|none */
 	int in_memory;	   /**< --in-memory: no write-ahead log */
 };
@@ -93,6 +95,18 @@ static void usage(FILE *f)
 		"  --port-file FILE           write the bound port there\n"
 		"  --grace-ms N               wait for in-flight calls on stop "
 		"(default 10000)\n"
+		"  --snapshot-every-ops N     snapshot after N writes since the "
+		"last one\n"
+		"                             (default 1000000; 0 = off)\n"
+		"  --snapshot-interval-s S    snapshot every S seconds when "
+		"there were writes\n"
+		"                             (default 0 = off)\n"
+		"Snapshots run on a background thread (writes wait while one is "
+		"written, reads\n"
+		"go on). A graceful stop (SIGTERM/SIGINT) also writes one when "
+		"there were writes\n"
+		"since the last, so the next start loads it instead of replaying "
+		"the log.\n"
 		"Health answers NOT_SERVING (and Reconnu methods UNAVAILABLE) "
 		"until the preload is done.\n"
 		"Logs: key=value lines on stderr; `event=listening port=N` "
@@ -146,6 +160,18 @@ static int set_opt(struct server_opts *o, const char *key, const char *val)
 		if (parse_num(val, 0, 3600000, &v))
 			return -1;
 		o->grace_ms = (unsigned)v;
+		return 0;
+	}
+	if (!strcmp(key, "snapshot-every-ops")) {
+		if (parse_num(val, 0, 1e15, &v))
+			return -1;
+		o->snapshot_every_ops = (uint64_t)v;
+		return 0;
+	}
+	if (!strcmp(key, "snapshot-interval-s")) {
+		if (parse_num(val, 0, 365.0 * 86400, &v))
+			return -1;
+		o->snapshot_interval_s = (unsigned)v;
 		return 0;
 	}
 	if (!strcmp(key, "max-message-bytes")) {
@@ -292,6 +318,97 @@ static double seconds_since(const struct timespec *t0)
 	       (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/** The periodic snapshot thread: wakes every 200 ms, and writes a
+ *  snapshot when --snapshot-every-ops writes or --snapshot-interval-s
+ *  seconds (with at least one write) have passed since the last one.
+ *  After a failed snapshot it waits a minute before trying again; once
+ *  the storage failed (fail-stop) it stops trying. */
+struct snapshotter {
+	struct rpc_server *s;
+	uint64_t every_ops;
+	unsigned interval_s;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int stop;
+	int started;
+	pthread_t thread;
+};
+
+static void *snapshot_main(void *arg)
+{
+	struct snapshotter *p = arg;
+	struct timespec last, retry_after = {0};
+	clock_gettime(CLOCK_MONOTONIC, &last);
+	pthread_mutex_lock(&p->mu);
+	while (!p->stop) {
+		struct timespec until;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_nsec += 200 * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&p->cv, &p->mu, &until);
+		if (p->stop)
+			break;
+		pthread_mutex_unlock(&p->mu);
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		uint64_t pending = rpc_server_writes_since_snapshot(p->s);
+		const char *why = NULL;
+		if (p->every_ops && pending >= p->every_ops)
+			why = "ops";
+		else if (p->interval_s && pending &&
+			 seconds_since(&last) >= p->interval_s)
+			why = "interval";
+		if (why && now.tv_sec >= retry_after.tv_sec) {
+			reconnu_snapshot_info info;
+			char err[256];
+			if (rpc_server_snapshot(p->s, why, &info, err,
+						sizeof(err)) == 0) {
+				last = now;
+			} else {
+				retry_after = now;
+				retry_after.tv_sec += 60;
+			}
+		}
+		pthread_mutex_lock(&p->mu);
+		if (rpc_server_failed(p->s))
+			break;
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+static void snapshotter_start(struct snapshotter *p)
+{
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&p->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&p->mu, NULL);
+	if (!p->every_ops && !p->interval_s)
+		return;
+	p->started = pthread_create(&p->thread, NULL, snapshot_main, p) == 0;
+	if (!p->started)
+		rpc_log("error", "snapshot_thread", "error=\"%s\"",
+			strerror(errno));
+}
+
+static void snapshotter_stop(struct snapshotter *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->stop = 1;
+	pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	if (p->started)
+		pthread_join(p->thread, NULL);
+	p->started = 0;
+	pthread_cond_destroy(&p->cv);
+	pthread_mutex_destroy(&p->mu);
+}
+
 /** Upserts every row of o->load. @retval 0 / -1 */
 static int preload(reconnu *engine, const struct server_opts *o)
 {
@@ -370,6 +487,7 @@ int main(int argc, char **argv)
 	    .data_dir = "data",
 	    .max_message_bytes = 4 << 20,
 	    .grace_ms = 10000,
+	    .snapshot_every_ops = 1000000,
 	    .match_threshold = 0.96,
 	    .possible_threshold = 0.90,
 	};
@@ -456,6 +574,12 @@ int main(int argc, char **argv)
 			fclose(f);
 		}
 	}
+	struct snapshotter snap = {
+	    .s = s,
+	    .every_ops = o.in_memory ? 0 : o.snapshot_every_ops,
+	    .interval_s = o.in_memory ? 0 : o.snapshot_interval_s,
+	};
+	snapshotter_start(&snap);
 	int rc = 0;
 	if (o.load[0] && stats.records)
 		rpc_log("info", "preload_skipped",
@@ -470,6 +594,16 @@ int main(int argc, char **argv)
 			;
 	}
 	rpc_log("info", "shutdown_begin", "port=%d", rpc_server_port(s));
+	rpc_server_stop(s);
+	snapshotter_stop(&snap);
+	/* no call is running now: a snapshot of everything written, so the
+	 * next start loads it instead of replaying the log */
+	if (!o.in_memory && !rpc_server_failed(s) &&
+	    rpc_server_writes_since_snapshot(s) > 0) {
+		reconnu_snapshot_info info;
+		char err[256];
+		rpc_server_snapshot(s, "shutdown", &info, err, sizeof(err));
+	}
 	rpc_server_delete(s);
 	reconnu_close(engine);
 	grpc_shutdown();

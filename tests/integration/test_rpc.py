@@ -614,6 +614,39 @@ class TestLifecycle(Base):
         self.assertIn("snapshot_lsn=%d" % snap["lsn"], log)
         self.assertIn("replayed=20 ", log)
 
+    def test_periodic_and_shutdown_snapshots(self):
+        srv = Server("snap-auto", ["--snapshot-every-ops", "100",
+                                   "--snapshot-interval-s", "1"])
+        srv.wait_serving()
+
+        def wait_log(needle, timeout=10):
+            deadline = time.time() + timeout
+            while time.time() < deadline:
+                if needle in open(srv.log_path).read():
+                    return True
+                time.sleep(0.05)
+            return False
+        list(srv.stub.UpsertStream(iter([pb.UpsertStreamRequest(record=rec(
+            "auto", str(i), given_name="A%d" % i, family_name="Auto")) for i in range(250)]),
+            timeout=60))
+        self.assertTrue(wait_log("event=snapshot reason=ops"), open(srv.log_path).read())
+        srv.stub.Upsert(pb.UpsertRequest(record=rec("auto", "x", given_name="X")), timeout=10)
+        self.assertTrue(wait_log("event=snapshot reason=interval"), open(srv.log_path).read())
+        srv.stub.Upsert(pb.UpsertRequest(record=rec("auto", "y", given_name="Y")), timeout=10)
+        self.assertEqual(srv.stop(), 0)
+        log = open(srv.log_path).read()
+        self.assertIn("event=snapshot reason=shutdown lsn=252 records=252", log)
+        self.assertEqual(log.count("reason=shutdown"), 1)
+        again = Server("snap-auto-2", ["--data-dir", os.path.join(ARGS.work, "snap-auto", "data")])
+        try:
+            again.wait_serving()
+            st = again.stub.Stats(pb.StatsRequest(), timeout=5)
+            self.assertEqual((st.records, st.snapshot_lsn, st.replayed), (252, 252, 0))
+        finally:
+            self.assertEqual(again.stop(), 0)
+        # nothing written since the snapshot loaded: no shutdown snapshot
+        self.assertNotIn("event=snapshot", open(again.log_path).read())
+
     def test_snapshot_in_memory_refused(self):
         srv = Server("snap-mem", ["--in-memory", "1"])
         try:
