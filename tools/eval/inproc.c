@@ -29,6 +29,8 @@ struct bench {
 	uint64_t rng;
 	size_t max_candidates;
 	uint64_t *ns; /**< latency of each call */
+	/* --data-dir: durable load, one wait per batch (group commit) */
+	uint64_t batch, last_lsn;
 };
 
 static uint64_t rng_next(uint64_t *s)
@@ -43,10 +45,20 @@ static int on_load(void *ctx, const reconnu_record *rec, const char *truth)
 {
 	struct bench *b = ctx;
 	(void)truth;
-	if (reconnu_upsert(b->r, rec, NULL) != 0 && ++b->rejected <= 10)
-		fprintf(stderr, "rejected %s/%s: %s\n", rec->source,
-			rec->source_id, reconnu_last_error());
+	uint64_t lsn = 0;
+	if (reconnu_upsert_nowait(b->r, rec, NULL, &lsn) != 0) {
+		if (++b->rejected <= 10)
+			fprintf(stderr, "rejected %s/%s: %s\n", rec->source,
+				rec->source_id, reconnu_last_error());
+	} else if (lsn) {
+		b->last_lsn = lsn;
+	}
 	b->rows++;
+	if (b->last_lsn && b->rows % b->batch == 0 &&
+	    reconnu_wait_durable(b->r, b->last_lsn) != 0) {
+		fprintf(stderr, "storage failed: %s\n", reconnu_last_error());
+		return -1;
+	}
 	return 0;
 }
 
@@ -171,6 +183,9 @@ static void usage(FILE *f)
 	    "usage: reconnu-bench-inproc [options] FILE...\n"
 	    "Upserts every row, then times reconnu_identify on a sample.\n\n"
 	    "  --identify M         identify calls (default 100000)\n"
+	    "  --data-dir DIR       durable engine: load with sync always (one\n"
+	    "                       wait per --batch N records, default 1000),\n"
+	    "                       then snapshot, reopen and time the cold start\n"
 	    "  --perturb P          share of perturbed queries (0.5)\n"
 	    "  --seed S             perturbation seed (1)\n"
 	    "  --candidates K       max_candidates per identify (10)\n"
@@ -183,8 +198,10 @@ int main(int argc, char **argv)
 {
 	struct preset_opts o;
 	struct bench b = {
-	    .want = 100000, .perturb = 0.5, .rng = 1, .max_candidates = 10};
+	    .want = 100000, .perturb = 0.5, .rng = 1, .max_candidates = 10,
+	    .batch = 1000};
 	bool json = false;
+	const char *data_dir = NULL;
 	int status = 2;
 	preset_opts_create(&o);
 	for (int i = 1; i < argc;) {
@@ -209,6 +226,12 @@ int main(int argc, char **argv)
 		} else if (v && strcmp(a, "--seed") == 0) {
 			b.rng = strtoull(v, NULL, 10);
 			i++;
+		} else if (v && strcmp(a, "--data-dir") == 0) {
+			data_dir = v;
+			i++;
+		} else if (v && strcmp(a, "--batch") == 0) {
+			b.batch = strtoull(v, NULL, 10) ? strtoull(v, NULL, 10) : 1;
+			i++;
 		} else if (v && strcmp(a, "--candidates") == 0) {
 			b.max_candidates = strtoul(v, NULL, 10);
 			i++;
@@ -224,15 +247,51 @@ int main(int argc, char **argv)
 	reconnu_config cfg;
 	preset_config(&o, &cfg);
 	uint64_t rss0 = preset_rss_bytes(), bad_rows = 0;
-	if (reconnu_open(&cfg, &b.r) != 0) {
+	reconnu_storage sto = {.dir = data_dir, .sync = RECONNU_SYNC_ALWAYS};
+	if ((data_dir ? reconnu_open_storage(&cfg, &sto, &b.r, NULL)
+		      : reconnu_open(&cfg, &b.r)) != 0) {
 		fprintf(stderr, "reconnu_open: %s\n", reconnu_last_error());
 		goto out;
 	}
 	double t0 = preset_now();
 	if (preset_each_row(&o, on_load, &b, &bad_rows) != 0)
 		goto out;
+	if (b.last_lsn && reconnu_wait_durable(b.r, b.last_lsn) != 0)
+		goto out;
 	double load_s = preset_now() - t0;
 	uint64_t rss1 = preset_rss_bytes();
+	if (data_dir) {
+		reconnu_snapshot_info si;
+		if (reconnu_snapshot(b.r, &si) != 0) {
+			fprintf(stderr, "snapshot: %s\n", reconnu_last_error());
+			goto out;
+		}
+		printf("durable load (sync always, one wait per %" PRIu64
+		       " records): %.0f records/s\n",
+		       b.batch, load_s > 0 ? (double)b.rows / load_s : 0);
+		printf("snapshot: %" PRIu64 " records, %" PRIu64
+		       " entities, %.1f MiB in %.3f s; writers held %.3f s\n",
+		       si.records, si.entities, (double)si.bytes / 1048576.0,
+		       si.seconds, si.write_pause);
+		reconnu_close(b.r);
+		b.r = NULL;
+		reconnu_recovery rec;
+		double c0 = preset_now();
+		if (reconnu_open_storage(&cfg, &sto, &b.r, &rec) != 0) {
+			fprintf(stderr, "reopen: %s\n", reconnu_last_error());
+			goto out;
+		}
+		double cold = preset_now() - c0;
+		printf("cold start: %.3f s (snapshot of %" PRIu64
+		       " records loaded in %.3f s = %.0f records/s, %" PRIu64
+		       " log frames replayed)\n",
+		       cold, rec.snapshot_records, rec.snapshot_seconds,
+		       rec.snapshot_seconds > 0
+			   ? (double)rec.snapshot_records / rec.snapshot_seconds
+			   : 0,
+		       rec.replayed);
+		fflush(stdout);
+	}
 	reconnu_stats st = {0};
 	reconnu_get_stats(b.r, &st);
 	double mib = (double)(rss1 > rss0 ? rss1 - rss0 : 0) / 1048576.0;
