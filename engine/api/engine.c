@@ -355,19 +355,6 @@ static int cmp_plist(const void *x, const void *y)
 	return (a->n > b->n) - (a->n < b->n);
 }
 
-static int sorted_has(const uint32_t *ids, size_t n, uint32_t id)
-{
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (ids[mid] < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < n && ids[lo] == id;
-}
-
 static size_t candidates(const reconnu *e, const struct store_rec *r,
 			 uint32_t *out, size_t cap)
 {
@@ -414,7 +401,7 @@ static size_t candidates(const reconnu *e, const struct store_rec *r,
 	/* remaining broad lists: evidence for the proposed candidates only */
 	for (; k < np; k++)
 		for (size_t i = 0; i < n; i++)
-			if (sorted_has(lists[k].ids, lists[k].n, set[i].id))
+			if (block_list_has(lists[k].ids, lists[k].n, set[i].id))
 				set[i].hits++;
 	qsort(set, n, sizeof(*set), cmp_cand);
 	if (n > cap)

@@ -76,6 +76,18 @@ static const char *pack_str(struct pack *p, const char *s)
 	return d;
 }
 
+/* Copy of a list of strings (NULL items become ""); NULL when n is 0. */
+static const char *const *pack_list(struct pack *p, const char *const *src,
+				    size_t n)
+{
+	if (!n)
+		return NULL;
+	const char **d = pack_alloc(p, n * sizeof(char *));
+	for (size_t i = 0; i < n; i++)
+		d[i] = pack_str(p, src[i] ? src[i] : "");
+	return d;
+}
+
 /* Normalised form of s via fn into the pack; "" when fn finds nothing. */
 typedef int (*norm_fn)(const char *in, char *out, size_t cap);
 
@@ -556,20 +568,10 @@ int store_rec_build(const reconnu_record *in, int require_key,
 	w->gender = pack_str(&p, in->gender);
 	w->country = pack_str(&p, in->country);
 	w->updated_at = in->updated_at;
-	if (in->n_emails) {
-		const char **e = pack_alloc(&p, in->n_emails * sizeof(char *));
-		for (size_t i = 0; i < in->n_emails; i++)
-			e[i] = pack_str(&p, in->emails[i] ? in->emails[i] : "");
-		w->emails = e;
-		w->n_emails = in->n_emails;
-	}
-	if (in->n_phones) {
-		const char **e = pack_alloc(&p, in->n_phones * sizeof(char *));
-		for (size_t i = 0; i < in->n_phones; i++)
-			e[i] = pack_str(&p, in->phones[i] ? in->phones[i] : "");
-		w->phones = e;
-		w->n_phones = in->n_phones;
-	}
+	w->emails = pack_list(&p, in->emails, in->n_emails);
+	w->n_emails = in->n_emails;
+	w->phones = pack_list(&p, in->phones, in->n_phones);
+	w->n_phones = in->n_phones;
 	if (in->n_addresses) {
 		reconnu_address *a =
 			pack_alloc(&p, in->n_addresses * sizeof(*a));

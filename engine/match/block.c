@@ -341,3 +341,9 @@ void block_index_stats(const struct block_index *idx, struct block_stats *st)
 		    ((uint64_t)1 << idx->bits) * sizeof(struct block_slot) +
 		    idx->heap_ids * sizeof(uint32_t);
 }
+
+int block_list_has(const uint32_t *ids, size_t n, uint32_t id)
+{
+	uint32_t k = block__lower_bound(ids, (uint32_t)n, id);
+	return k < n && ids[k] == id;
+}

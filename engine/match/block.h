@@ -50,6 +50,10 @@ void block_index_remove(struct block_index *idx, uint64_t key, uint32_t rec);
 int block_index_probe(const struct block_index *idx, uint64_t key,
 		      const uint32_t **ids, size_t *n);
 
+/** true when id is in ids[0..n), a list as returned by block_index_probe
+ *  (ascending): a binary search. */
+int block_list_has(const uint32_t *ids, size_t n, uint32_t id);
+
 struct block_stats {
 	uint64_t keys;	    /**< distinct keys with at least one record */
 	uint64_t postings;  /**< total (key, record) entries */

@@ -443,6 +443,30 @@ static void graph_view(reconnu *r, int n, char *out, size_t cap)
 	}
 }
 
+/* Records of people in groups sharing an email (3 records) or a phone
+ * (4 records); every other one without waiting for durability when
+ * nowait is set. @return the last log sequence number. */
+static uint64_t write_people(reconnu *r, int from, int to, int nowait)
+{
+	const char *names[] = {"Ana", "Bea", "Carla", "Dora"};
+	uint64_t lsn = 0;
+	for (int i = from; i < to; i++) {
+		char id[16], mail[64], phone[32];
+		snprintf(id, sizeof(id), "%d", i);
+		snprintf(mail, sizeof(mail), "p%d@example.com", i / 3);
+		snprintf(phone, sizeof(phone), "+3361234%04d", i / 4);
+		const char *em[] = {mail}, *ph[] = {phone};
+		reconnu_record rec = person("s", id, names[(i / 3) % 4], "Lopez",
+					    NULL, em, ph);
+		if (nowait && i % 2)
+			is_int(reconnu_upsert_nowait(r, &rec, NULL, &lsn), 0,
+			       "upsert without waiting");
+		else
+			reconnu_upsert(r, &rec, NULL);
+	}
+	return lsn;
+}
+
 static void test_storage_replay(void)
 {
 	char dir[] = "/tmp/reconnu-test-XXXXXX";
@@ -452,24 +476,8 @@ static void test_storage_replay(void)
 	reconnu_recovery info;
 	is_int(reconnu_open_storage(NULL, &st, &r, &info), 0, "open storage");
 	is_int(info.replayed, 0, "fresh directory: nothing to replay");
-	const char *names[] = {"Ana", "Bea", "Carla", "Dora"};
 	enum { N = 60 };
-	uint64_t lsn = 0;
-	for (int i = 0; i < N; i++) {
-		char id[16], mail[64], phone[32];
-		snprintf(id, sizeof(id), "%d", i);
-		/* groups of people sharing an email or a phone across records */
-		snprintf(mail, sizeof(mail), "p%d@example.com", i / 3);
-		snprintf(phone, sizeof(phone), "+3361234%04d", i / 4);
-		const char *em[] = {mail}, *ph[] = {phone};
-		reconnu_record rec = person("s", id, names[(i / 3) % 4], "Lopez",
-					    NULL, em, ph);
-		if (i % 2)
-			is_int(reconnu_upsert_nowait(r, &rec, NULL, &lsn), 0,
-			       "upsert without waiting");
-		else
-			reconnu_upsert(r, &rec, NULL);
-	}
+	uint64_t lsn = write_people(r, 0, N, 1);
 	is_int(reconnu_wait_durable(r, lsn), 0, "wait for the last write");
 	reconnu_delete(r, "s", "7", NULL);
 	const char *em[] = {"moved@example.com"};
@@ -558,21 +566,6 @@ static void test_op_codec(void)
 	free(buf);
 }
 
-static void write_people(reconnu *r, int from, int to)
-{
-	const char *names[] = {"Ana", "Bea", "Carla", "Dora"};
-	for (int i = from; i < to; i++) {
-		char id[16], mail[64], phone[32];
-		snprintf(id, sizeof(id), "%d", i);
-		snprintf(mail, sizeof(mail), "p%d@example.com", i / 3);
-		snprintf(phone, sizeof(phone), "+3361234%04d", i / 4);
-		const char *em[] = {mail}, *ph[] = {phone};
-		reconnu_record rec = person("s", id, names[(i / 3) % 4], "Lopez",
-					    NULL, em, ph);
-		reconnu_upsert(r, &rec, NULL);
-	}
-}
-
 static void test_snapshots(void)
 {
 	char dir[] = "/tmp/reconnu-snap-XXXXXX";
@@ -584,18 +577,18 @@ static void test_snapshots(void)
 	char before[8192], after[8192], path[512];
 	enum { N = 90 };
 	reconnu_open_storage(NULL, &st, &r, &info);
-	write_people(r, 0, 30);
+	write_people(r, 0, 30, 0);
 	is_int(reconnu_snapshot(r, &si), 0, "first snapshot");
 	is_int(si.records, 30, "it holds 30 records");
-	write_people(r, 30, 60);
+	write_people(r, 30, 60, 0);
 	reconnu_delete(r, "s", "4", NULL);
 	is_int(reconnu_snapshot(r, &si), 0, "second snapshot");
-	write_people(r, 60, 75);
+	write_people(r, 60, 75, 0);
 	is_int(reconnu_snapshot(r, &si), 0, "third snapshot");
 	uint64_t second = si.lsn;
 	ok(si.wal_segments_removed > 0,
 	   "log segments older than the two kept snapshots removed");
-	write_people(r, 75, N);
+	write_people(r, 75, N, 0);
 	graph_view(r, N, before, sizeof(before));
 	reconnu_close(r);
 
@@ -624,7 +617,7 @@ static void test_snapshots(void)
 
 	/* a crash at each step of writing a snapshot */
 	for (int step = 1; step <= 3; step++) {
-		write_people(r, N + step, N + step + 1);
+		write_people(r, N + step, N + step + 1, 0);
 		graph_view(r, N + 4, before, sizeof(before));
 		snap_errinj_crash_at(step);
 		reconnu_snapshot(r, &si);
