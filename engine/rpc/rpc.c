@@ -374,6 +374,8 @@ static grpc_status_code engine_status(int rc)
 	case RECONNU_ELIMIT:
 		return GRPC_STATUS_RESOURCE_EXHAUSTED;
 	case RECONNU_ESTATE:
+	case RECONNU_EIO: /* storage failed: fail-stop, nothing more is
+			     acknowledged until a restart recovers */
 		return GRPC_STATUS_UNAVAILABLE;
 	default:
 		return GRPC_STATUS_INTERNAL;
@@ -902,6 +904,15 @@ static void stream_handle(struct rpc_call *c)
 	} else
 		stream_fail(c, index, seq, source_id, code, err);
 	codec_mem_destroy(&c->mem);
+	if (code != GRPC_STATUS_OK && reconnu_failed(c->w->s->engine)) {
+		/* fail-stop: no later ack may count this or any later record */
+		rpc_log("error", "stream_storage", "worker=%u received=%llu",
+			c->w->index, (unsigned long long)st->received);
+		st->dead = 1;
+		grpc_call_cancel_with_status(
+		    c->call, GRPC_STATUS_UNAVAILABLE,
+		    "storage failure (fail-stop): not durable", NULL);
+	}
 	grpc_byte_buffer_destroy(c->payload);
 	c->payload = NULL;
 }

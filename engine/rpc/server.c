@@ -59,6 +59,7 @@ struct server_opts {
 };
 
 static atomic_int stop_requested;
+static atomic_int storage_failed; /**< the watcher saw fail-stop: exit 1 */
 static sem_t stop_sem;
 
 static void usage(FILE *f)
@@ -109,6 +110,10 @@ static void usage(FILE *f)
 		"the log.\n"
 		"Health answers NOT_SERVING (and Reconnu methods UNAVAILABLE) "
 		"until the preload is done.\n"
+		"A storage failure (disk full, I/O error) is fail-stop: writes "
+		"answer UNAVAILABLE,\n"
+		"Health NOT_SERVING, and the server logs event=storage_failed "
+		"and exits 1.\n"
 		"Logs: key=value lines on stderr; `event=listening port=N` "
 		"once bound.\n");
 }
@@ -318,15 +323,18 @@ static double seconds_since(const struct timespec *t0)
 	       (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-/** The periodic snapshot thread: wakes every 200 ms, and writes a
- *  snapshot when --snapshot-every-ops writes or --snapshot-interval-s
- *  seconds (with at least one write) have passed since the last one.
- *  After a failed snapshot it waits a minute before trying again; once
- *  the storage failed (fail-stop) it stops trying. */
+/** The storage thread (not with --in-memory): wakes every 200 ms, and
+ *  writes a snapshot when --snapshot-every-ops writes or
+ *  --snapshot-interval-s seconds (with at least one write) have passed
+ *  since the last one; after a failed snapshot it waits a minute before
+ *  trying again. Once the storage failed (fail-stop) it logs
+ *  event=storage_failed and stops the server, which exits 1: a restart
+ *  recovers every acknowledged write. */
 struct snapshotter {
 	struct rpc_server *s;
 	uint64_t every_ops;
 	unsigned interval_s;
+	int in_memory;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int stop;
@@ -373,8 +381,16 @@ static void *snapshot_main(void *arg)
 			}
 		}
 		pthread_mutex_lock(&p->mu);
-		if (rpc_server_failed(p->s))
+		if (rpc_server_failed(p->s)) {
+			rpc_log("error", "storage_failed",
+				"error=\"write-ahead log failed (fail-stop): "
+				"writes refused, stopping with exit 1; a "
+				"restart recovers every acknowledged write\"");
+			atomic_store(&storage_failed, 1);
+			atomic_store(&stop_requested, 1);
+			sem_post(&stop_sem);
 			break;
+		}
 	}
 	pthread_mutex_unlock(&p->mu);
 	return NULL;
@@ -388,7 +404,7 @@ static void snapshotter_start(struct snapshotter *p)
 	pthread_cond_init(&p->cv, &ca);
 	pthread_condattr_destroy(&ca);
 	pthread_mutex_init(&p->mu, NULL);
-	if (!p->every_ops && !p->interval_s)
+	if (p->in_memory)
 		return;
 	p->started = pthread_create(&p->thread, NULL, snapshot_main, p) == 0;
 	if (!p->started)
@@ -578,6 +594,7 @@ int main(int argc, char **argv)
 	    .s = s,
 	    .every_ops = o.in_memory ? 0 : o.snapshot_every_ops,
 	    .interval_s = o.in_memory ? 0 : o.snapshot_interval_s,
+	    .in_memory = o.in_memory,
 	};
 	snapshotter_start(&snap);
 	int rc = 0;
@@ -606,6 +623,8 @@ int main(int argc, char **argv)
 	}
 	rpc_server_delete(s);
 	reconnu_close(engine);
+	if (atomic_load(&storage_failed))
+		rc = 1;
 	grpc_shutdown();
 	for (unsigned i = 0; i < o.n_maps; i++)
 		free(o.maps[i]);
