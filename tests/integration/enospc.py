@@ -12,7 +12,10 @@ acknowledged write comes back after the data is moved to a bigger disk.
   4. the data dir is copied to the work dir (a real disk), the tmpfs
      unmounted, the server restarted on the copy: every acknowledged record
      is there (GetEntity by key) and Stats.records is between the
-     acknowledged and the attempted count.
+     acknowledged and the attempted count;
+  5. the same with UpsertStream (ack after every record) on a fresh tmpfs:
+     the stream ends UNAVAILABLE, no ack counts a failed record, exit 1,
+     every acknowledged sequence recovered.
 
 Usage: enospc.py --server BIN --proto-dir DIR --health-proto FILE --work DIR
 Ends with "N passed, N failed". Loopback only, bounded loops, under an alarm.
@@ -148,6 +151,67 @@ def main():
     check("the restarted server stops cleanly", rc == 0, str(rc))
     rec_line = [ln for ln in open(again.log_path).read().splitlines() if "event=recovered" in ln]
     print(rec_line[0] if rec_line else "no recovered line")
+
+    # The same over UpsertStream (ack after every record): the stream ends
+    # UNAVAILABLE at the failure and no ack counts a record past it.
+    shutil.rmtree(mnt, ignore_errors=True)
+    os.makedirs(mnt)
+    if subprocess.call(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", mnt]) != 0:
+        check("remount the tmpfs for the stream phase", False)
+    else:
+        copy = os.path.join(args.work, "enospc-stream-copy")
+        try:
+            srv = test_rpc.Server("enospc-stream", ["--data-dir", data, "--sync", "always",
+                                                    "--snapshot-every-ops", "0"])
+            srv.wait_serving()
+
+            def gen():
+                for i in range(1, 5001):
+                    yield pb.UpsertStreamRequest(sequence=i, ack_every=1, record=pb.Record(
+                        source="enospc-s", source_id=str(i), given_name="S%d" % i,
+                        attributes={"pad1": pad, "pad2": pad}))
+            acked_seq = 0
+            end = None
+            try:
+                for m in srv.stub.UpsertStream(gen(), timeout=60):
+                    if m.WhichOneof("kind") == "progress":
+                        if m.progress.failed:
+                            end = "ack counting a failed record"
+                            break
+                        acked_seq = max(acked_seq, m.progress.last_sequence)
+                    else:
+                        end = "summary (the stream completed)"
+            except grpc.RpcError as e:
+                end = e.code()
+            check("the stream ends UNAVAILABLE at the failure, acks before it",
+                  end == grpc.StatusCode.UNAVAILABLE and acked_seq > 0,
+                  "%s after %d acked" % (end, acked_seq))
+            try:
+                rc = srv.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                rc = None
+            srv.stop()
+            check("the server exits 1 after the stream failure", rc == 1, str(rc))
+            shutil.rmtree(copy, ignore_errors=True)
+            shutil.copytree(data, copy)
+        finally:
+            subprocess.call(["umount", mnt])
+        again = test_rpc.Server("enospc-stream-2", ["--data-dir", copy])
+        try:
+            again.wait_serving()
+            missing = 0
+            for i in range(1, acked_seq + 1):
+                try:
+                    again.stub.GetEntity(pb.GetEntityRequest(record_key=pb.RecordKey(
+                        source="enospc-s", source_id=str(i))), timeout=5)
+                except grpc.RpcError:
+                    missing += 1
+            n = again.stub.Stats(pb.StatsRequest(), timeout=5).records
+            check("every acknowledged stream record recovered",
+                  missing == 0 and n >= acked_seq,
+                  "%d of %d missing, %d records" % (missing, acked_seq, n))
+        finally:
+            check("the restarted server stops cleanly (stream phase)", again.stop() == 0)
     signal.alarm(0)
     failed = results.count(False)
     print("%d passed, %d failed" % (len(results) - failed, failed))
