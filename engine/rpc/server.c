@@ -56,6 +56,7 @@ struct server_opts {
 	unsigned snapshot_interval_s; /**< 0: off */
 	reconnu_sync sync; /**< --sync always|batch|none */
 	int in_memory;	   /**< --in-memory: no write-ahead log */
+	int force_recovery; /**< --force-recovery: start past damage */
 };
 
 static atomic_int stop_requested;
@@ -76,6 +77,9 @@ static void usage(FILE *f)
 		"                             batch (fdatasync every 10 ms) or "
 		"none\n"
 		"  --in-memory 1              keep nothing on disk\n"
+		"  --force-recovery 1         start even when the log is damaged\n"
+		"                             before its tail: keep the valid prefix,\n"
+		"                             move the rest aside (*.corrupt)\n"
 		"  --threads N                completion-queue threads "
 		"(default: CPUs)\n"
 		"  --max-message-bytes N      largest request accepted "
@@ -195,6 +199,13 @@ static int set_opt(struct server_opts *o, const char *key, const char *val)
 		else
 			return -1;
 		return 0;
+	}
+	if (!strcmp(key, "force-recovery")) {
+		o->force_recovery = !strcmp(val, "1") || !strcmp(val, "true");
+		return o->force_recovery || !strcmp(val, "0") ||
+			       !strcmp(val, "false")
+			   ? 0
+			   : -1;
 	}
 	if (!strcmp(key, "in-memory")) {
 		o->in_memory = !strcmp(val, "1") || !strcmp(val, "true");
@@ -535,7 +546,8 @@ int main(int argc, char **argv)
 	cfg.possible_threshold = o.possible_threshold;
 	cfg.nicknames_dir = o.nicknames[0] ? o.nicknames : NULL;
 	reconnu *engine = NULL;
-	reconnu_storage st = {.dir = o.data_dir, .sync = o.sync};
+	reconnu_storage st = {.dir = o.data_dir, .sync = o.sync,
+			      .force_recovery = o.force_recovery};
 	reconnu_recovery rec = {0};
 	int orc = o.in_memory ? reconnu_open(&cfg, &engine)
 			      : reconnu_open_storage(&cfg, &st, &engine, &rec);
