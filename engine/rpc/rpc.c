@@ -1142,23 +1142,30 @@ static void *worker_main(void *arg)
 
 /* ---- lifecycle ---------------------------------------------------------- */
 
+void rpc_server_attach(struct rpc_server *s, reconnu *engine,
+		       const reconnu_recovery *recovery)
+{
+	if (recovery)
+		s->recovery = *recovery;
+	reconnu_stats st0 = {0};
+	reconnu_get_stats(engine, &st0);
+	s->snap_base = st0.upserts + st0.deletes;
+	s->snap_replayed = s->recovery.replayed;
+	s->engine = engine; /* published to the workers by set_ready */
+}
+
 struct rpc_server *rpc_server_start(reconnu *engine,
 				    const struct rpc_options *o)
 {
 	struct rpc_server *s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
-	s->engine = engine;
 	s->n_workers = o->threads ? o->threads : 1;
 	s->max_message_bytes = o->max_message_bytes;
 	s->grace_ms = o->grace_ms;
 	s->in_memory = o->in_memory;
-	if (o->recovery)
-		s->recovery = *o->recovery;
-	reconnu_stats st0 = {0};
-	reconnu_get_stats(engine, &st0);
-	s->snap_base = st0.upserts + st0.deletes;
-	s->snap_replayed = s->recovery.replayed;
+	if (engine)
+		rpc_server_attach(s, engine, o->recovery);
 	pthread_mutex_init(&s->snap_mu, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
 	s->workers = calloc(s->n_workers, sizeof(*s->workers));
@@ -1339,5 +1346,5 @@ int rpc_server_snapshot(struct rpc_server *s, const char *reason,
 
 int rpc_server_failed(struct rpc_server *s)
 {
-	return reconnu_failed(s->engine);
+	return s->engine ? reconnu_failed(s->engine) : 0;
 }

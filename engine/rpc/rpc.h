@@ -36,11 +36,17 @@ struct rpc_options {
 struct rpc_server;
 
 /** Creates the gRPC server, binds, starts the worker threads.
- *  engine is borrowed and must outlive the server.
+ *  engine is borrowed and must outlive the server; it may be NULL while
+ *  the engine is still recovering (Health answers NOT_SERVING, the other
+ *  methods UNAVAILABLE): attach it, then set the server ready.
  *  @return the server, or NULL (bind failure, out of memory) with a log
  *          line written. */
 struct rpc_server *rpc_server_start(reconnu *engine,
 				    const struct rpc_options *o);
+/** Hands the recovered engine to a server started without one; call
+ *  before rpc_server_set_ready (which publishes it to the workers). */
+void rpc_server_attach(struct rpc_server *s, reconnu *engine,
+		       const reconnu_recovery *recovery);
 /** The bound TCP port. */
 int rpc_server_port(const struct rpc_server *s);
 /** Serve the Reconnu methods (1) or answer UNAVAILABLE (0). */

@@ -545,6 +545,34 @@ int main(int argc, char **argv)
 	cfg.match_threshold = o.match_threshold;
 	cfg.possible_threshold = o.possible_threshold;
 	cfg.nicknames_dir = o.nicknames[0] ? o.nicknames : NULL;
+	/* Listen first: during recovery Health answers NOT_SERVING and the
+	 * other methods UNAVAILABLE, instead of refusing connections. */
+	grpc_init();
+	struct rpc_options ro = {
+	    .listen = o.listen,
+	    .threads = o.threads,
+	    .max_message_bytes = o.max_message_bytes,
+	    .grace_ms = o.grace_ms,
+	    .in_memory = o.in_memory,
+	};
+	struct rpc_server *s = rpc_server_start(NULL, &ro);
+	if (!s) {
+		grpc_shutdown();
+		return 1;
+	}
+	rpc_log("info", "listening",
+		"port=%d listen=%s threads=%u "
+		"data_dir=%s max_message_bytes=%zu",
+		rpc_server_port(s), o.listen, o.threads, o.data_dir,
+		o.max_message_bytes);
+	if (o.port_file[0]) {
+		FILE *f = fopen(o.port_file, "w");
+		if (f) {
+			fprintf(f, "%d\n", rpc_server_port(s));
+			fclose(f);
+		}
+	}
+
 	reconnu *engine = NULL;
 	reconnu_storage st = {.dir = o.data_dir, .sync = o.sync,
 			      .force_recovery = o.force_recovery};
@@ -555,6 +583,8 @@ int main(int argc, char **argv)
 		rpc_log("error", "engine_open", "err=%s",
 			reconnu_strerror(orc));
 		fprintf(stderr, "reconnu-server: %s\n", reconnu_last_error());
+		rpc_server_delete(s);
+		grpc_shutdown();
 		return 1;
 	}
 	reconnu_stats stats = {0};
@@ -574,34 +604,7 @@ int main(int argc, char **argv)
 			rec.snapshot_seconds,
 			rec.seconds > 0 ? (double)stats.records / rec.seconds
 					: 0.0);
-
-	grpc_init();
-	struct rpc_options ro = {
-	    .listen = o.listen,
-	    .threads = o.threads,
-	    .max_message_bytes = o.max_message_bytes,
-	    .grace_ms = o.grace_ms,
-	    .in_memory = o.in_memory,
-	    .recovery = o.in_memory ? NULL : &rec,
-	};
-	struct rpc_server *s = rpc_server_start(engine, &ro);
-	if (!s) {
-		reconnu_close(engine);
-		grpc_shutdown();
-		return 1;
-	}
-	rpc_log("info", "listening",
-		"port=%d listen=%s threads=%u "
-		"data_dir=%s max_message_bytes=%zu",
-		rpc_server_port(s), o.listen, o.threads, o.data_dir,
-		o.max_message_bytes);
-	if (o.port_file[0]) {
-		FILE *f = fopen(o.port_file, "w");
-		if (f) {
-			fprintf(f, "%d\n", rpc_server_port(s));
-			fclose(f);
-		}
-	}
+	rpc_server_attach(s, engine, o.in_memory ? NULL : &rec);
 	struct snapshotter snap = {
 	    .s = s,
 	    .every_ops = o.in_memory ? 0 : o.snapshot_every_ops,
