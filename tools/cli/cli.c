@@ -49,6 +49,12 @@ static const char help_text[] =
     "  snapshot                                write a snapshot now (lsn, "
     "records,\n"
     "                                          seconds, write pause)\n"
+    "  weights [--estimate [--relink] [--dry-run]]\n"
+    "          [--set ATTR.LEVEL=W,... [--prior W] [--reset]]\n"
+    "                                          match weights in force;\n"
+    "                                          estimate them from the "
+    "data (EM),\n"
+    "                                          or configure them\n"
     "  load FILE [--map FIELD=COL,...] [--id COLS] [--source NAME]\n"
     "            [--no-header] [--format csv|jsonl] [--resume-from N]\n"
     "            [--ack-every N]              bulk load over UpsertStream\n"
@@ -226,6 +232,15 @@ static void parse_args(struct cli *c, int argc, char **argv)
 			c->no_header = 1;
 			continue;
 		}
+		int *flag = !strcmp(name, "estimate") ? &c->w_estimate
+			    : !strcmp(name, "relink") ? &c->w_relink
+			    : !strcmp(name, "dry-run") ? &c->w_dry_run
+			    : !strcmp(name, "reset")	? &c->w_reset
+							: NULL;
+		if (flag) {
+			*flag = 1;
+			continue;
+		}
 		if (i + 1 >= argc)
 			cli_usage_error("%s needs a value", a);
 		char *v = argv[++i];
@@ -255,6 +270,10 @@ static void parse_args(struct cli *c, int argc, char **argv)
 			c->ack_every = (uint32_t)parse_u64(a, v);
 		else if (!strcmp(name, "with"))
 			parse_with(c, v);
+		else if (!strcmp(name, "set"))
+			c->w_set = v;
+		else if (!strcmp(name, "prior"))
+			c->w_prior = v;
 		else if (!strcmp(name, "map")) {
 			if (c->n_maps == MAX_MAPS)
 				cli_usage_error("too many --map");
@@ -513,14 +532,6 @@ void cli_output(const struct cli *c, const ProtobufCMessage *m)
 
 /* ---- unary calls -------------------------------------------------------- */
 
-gpr_timespec cli_deadline(long ms)
-{
-	if (ms < 0)
-		return gpr_inf_future(GPR_CLOCK_REALTIME);
-	return gpr_time_add(gpr_now(GPR_CLOCK_REALTIME),
-			    gpr_time_from_millis(ms, GPR_TIMESPAN));
-}
-
 int cli_exit_for(grpc_status_code code)
 {
 	switch (code) {
@@ -538,54 +549,6 @@ int cli_exit_for(grpc_status_code code)
 	}
 }
 
-const char *cli_code_name(grpc_status_code c)
-{
-	static const char *names[] = {
-	    "OK",
-	    "CANCELLED",
-	    "UNKNOWN",
-	    "INVALID_ARGUMENT",
-	    "DEADLINE_EXCEEDED",
-	    "NOT_FOUND",
-	    "ALREADY_EXISTS",
-	    "PERMISSION_DENIED",
-	    "RESOURCE_EXHAUSTED",
-	    "FAILED_PRECONDITION",
-	    "ABORTED",
-	    "OUT_OF_RANGE",
-	    "UNIMPLEMENTED",
-	    "INTERNAL",
-	    "UNAVAILABLE",
-	    "DATA_LOSS",
-	    "UNAUTHENTICATED",
-	};
-	return (unsigned)c < sizeof(names) / sizeof(names[0]) ? names[c] : "?";
-}
-
-grpc_byte_buffer *cli_pack(const ProtobufCMessage *m)
-{
-	size_t n = protobuf_c_message_get_packed_size(m);
-	grpc_slice s = grpc_slice_malloc(n);
-	protobuf_c_message_pack(m, GRPC_SLICE_START_PTR(s));
-	grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
-	grpc_slice_unref(s);
-	return bb;
-}
-
-ProtobufCMessage *cli_unpack(const ProtobufCMessageDescriptor *d,
-			     grpc_byte_buffer *bb)
-{
-	grpc_byte_buffer_reader rd;
-	if (!bb || !grpc_byte_buffer_reader_init(&rd, bb))
-		return NULL;
-	grpc_slice s = grpc_byte_buffer_reader_readall(&rd);
-	grpc_byte_buffer_reader_destroy(&rd);
-	ProtobufCMessage *m = protobuf_c_message_unpack(
-	    d, NULL, GRPC_SLICE_LENGTH(s), GRPC_SLICE_START_PTR(s));
-	grpc_slice_unref(s);
-	return m;
-}
-
 /** One unary call. On OK *resp is the decoded response (free with
  *  protobuf_c_message_free_unpacked). Returns the status code; prints
  *  the error on stderr (or as JSON with --json) otherwise. */
@@ -598,13 +561,13 @@ static grpc_status_code call_unary(struct cli *c, const char *method,
 	grpc_completion_queue *cq =
 	    grpc_completion_queue_create_for_pluck(NULL);
 	grpc_slice ms = grpc_slice_from_static_string(method);
+	long timeout_ms = c->timeout_ms >= 0			? c->timeout_ms
+			  : !strcmp(c->command, "snapshot") ? 3600000
+							    : 10000;
 	grpc_call *call = grpc_channel_create_call(
 	    c->ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq, ms, NULL,
-	    cli_deadline(c->timeout_ms >= 0			? c->timeout_ms
-			 : !strcmp(c->command, "snapshot") ? 3600000
-							   : 10000),
-	    NULL);
-	grpc_byte_buffer *out = cli_pack(req), *in = NULL;
+	    rpc_client_deadline(timeout_ms), NULL);
+	grpc_byte_buffer *out = rpc_client_pack(req), *in = NULL;
 	grpc_metadata_array md_init, md_trail;
 	grpc_metadata_array_init(&md_init);
 	grpc_metadata_array_init(&md_trail);
@@ -628,7 +591,7 @@ static grpc_status_code call_unary(struct cli *c, const char *method,
 	if (grpc_call_start_batch(call, ops, 6, &tag, NULL) == GRPC_CALL_OK)
 		grpc_completion_queue_pluck(
 		    cq, &tag, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
-	if (code == GRPC_STATUS_OK && !(*resp = cli_unpack(rd, in))) {
+	if (code == GRPC_STATUS_OK && !(*resp = rpc_client_unpack(rd, in))) {
 		code = GRPC_STATUS_INTERNAL;
 		grpc_slice_unref(details);
 		details = grpc_slice_from_static_string("undecodable response");
@@ -638,7 +601,7 @@ static grpc_status_code call_unary(struct cli *c, const char *method,
 		if (c->json) {
 			json_t *j =
 			    json_pack("{s:{s:s,s:s}}", "error", "code",
-				      cli_code_name(code), "message", d);
+				      rpc_client_code_name(code), "message", d);
 			char *t = json_dumps(j, JSON_COMPACT);
 			if (t)
 				puts(t);
@@ -646,7 +609,7 @@ static grpc_status_code call_unary(struct cli *c, const char *method,
 			json_decref(j);
 		} else
 			fprintf(stderr, "reconnu: %s: %s\n",
-				cli_code_name(code), d);
+				rpc_client_code_name(code), d);
 		gpr_free(d);
 	}
 	grpc_slice_unref(details);
@@ -691,6 +654,70 @@ static void need_key(const struct cli *c)
 {
 	if (!c->rec.source[0] || !c->rec.source_id[0])
 		cli_usage_error("%s needs --source and --id", c->command);
+}
+
+/* reconnu weights: get, estimate (--estimate) or configure (--set). */
+static int cmd_weights(struct cli *c)
+{
+	if (c->w_estimate && (c->w_set || c->w_prior || c->w_reset))
+		cli_usage_error("weights: --estimate or --set/--prior/--reset, "
+				"not both");
+	if ((c->w_relink || c->w_dry_run) && !c->w_estimate)
+		cli_usage_error("weights: --relink and --dry-run go with "
+				"--estimate");
+	if (c->w_estimate) {
+		Reconnu__V1__EstimateWeightsRequest r;
+		reconnu__v1__estimate_weights_request__init(&r);
+		r.relink = c->w_relink;
+		r.dry_run = c->w_dry_run;
+		if (c->timeout_ms < 0)
+			c->timeout_ms = 3600000; /* relinking takes a while */
+		return run_unary(c, "/reconnu.v1.Reconnu/EstimateWeights",
+				 &r.base,
+				 &reconnu__v1__weights_response__descriptor);
+	}
+	if (!c->w_set && !c->w_prior && !c->w_reset) {
+		Reconnu__V1__GetWeightsRequest r;
+		reconnu__v1__get_weights_request__init(&r);
+		return run_unary(c, "/reconnu.v1.Reconnu/GetWeights", &r.base,
+				 &reconnu__v1__weights_response__descriptor);
+	}
+	enum { MAX_W = 64 };
+	Reconnu__V1__SetWeightsRequest r;
+	reconnu__v1__set_weights_request__init(&r);
+	Reconnu__V1__Weight w[MAX_W], *wp[MAX_W];
+	char *spec = c->w_set ? strdup(c->w_set) : NULL, *save = NULL;
+	for (char *tok = spec ? strtok_r(spec, ",", &save) : NULL; tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *dot = strchr(tok, '.'), *eq = strchr(tok, '=');
+		if (!dot || !eq || eq < dot || r.n_weights == MAX_W)
+			cli_usage_error("--set: expected ATTR.LEVEL=WEIGHT, "
+					"got %s",
+					tok);
+		*dot = *eq = 0;
+		reconnu__v1__weight__init(&w[r.n_weights]);
+		w[r.n_weights].attribute = tok;
+		w[r.n_weights].level = dot + 1;
+		char *end;
+		w[r.n_weights].weight = strtod(eq + 1, &end);
+		if (end == eq + 1 || *end)
+			cli_usage_error("--set: not a number: %s", eq + 1);
+		wp[r.n_weights] = &w[r.n_weights];
+		r.n_weights++;
+	}
+	r.weights = wp;
+	if (c->w_prior) {
+		char *end;
+		r.set_prior = 1;
+		r.prior_weight = strtod(c->w_prior, &end);
+		if (end == c->w_prior || *end)
+			cli_usage_error("--prior: not a number: %s", c->w_prior);
+	}
+	r.reset = c->w_reset;
+	int rc = run_unary(c, "/reconnu.v1.Reconnu/SetWeights", &r.base,
+			   &reconnu__v1__weights_response__descriptor);
+	free(spec);
+	return rc;
 }
 
 static int cmd(struct cli *c)
@@ -775,6 +802,8 @@ static int cmd(struct cli *c)
 		return run_unary(c, "/reconnu.v1.Reconnu/Snapshot", &r.base,
 				 &reconnu__v1__snapshot_response__descriptor);
 	}
+	if (!strcmp(cmd, "weights"))
+		return cmd_weights(c);
 	if (!strcmp(cmd, "health")) {
 		Grpc__Health__V1__HealthCheckRequest r;
 		grpc__health__v1__health_check_request__init(&r);

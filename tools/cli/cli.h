@@ -12,6 +12,7 @@
 
 #include "ingest.h"
 #include "reconnu/v1/reconnu.pb-c.h"
+#include "rpc_client.h"
 
 /** Exit codes (documented in --help). */
 enum cli_exit {
@@ -57,6 +58,10 @@ struct cli {
 	enum ingest_format format;
 	uint64_t resume_from;
 	uint32_t ack_every;
+	/* weights */
+	int w_estimate, w_relink, w_dry_run, w_reset;
+	const char *w_set;   /**< ATTR.LEVEL=W,... */
+	const char *w_prior; /**< log2 prior odds */
 	/* bench */
 	const char *bench_method;
 	unsigned bench_clients;
@@ -69,23 +74,14 @@ void cli_usage_error(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), noreturn));
 /** Exit code for a gRPC status. */
 int cli_exit_for(grpc_status_code code);
-/** Static name of a gRPC status, e.g. "INVALID_ARGUMENT". */
-const char *cli_code_name(grpc_status_code c);
-/** Absolute deadline ms from now (ms < 0: none). */
-gpr_timespec cli_deadline(long ms);
-/** Serialised message; the caller destroys the buffer. */
-grpc_byte_buffer *cli_pack(const ProtobufCMessage *m);
-/** Decoded message (free with protobuf_c_message_free_unpacked), NULL when
- *  bb is NULL or malformed. bb stays the caller's. */
-ProtobufCMessage *cli_unpack(const ProtobufCMessageDescriptor *d,
-			     grpc_byte_buffer *bb);
 /** Prints a response: text, or one JSON line with --json. */
 void cli_output(const struct cli *c, const ProtobufCMessage *m);
 
 /** `reconnu load FILE`: streams the file; returns the exit code. */
 int load_run(struct cli *c);
 /** `reconnu bench`: latency percentiles of one method from `clients`
- *  concurrent clients during `seconds`; returns the exit code. */
+ *  concurrent clients (one connection each) during `seconds`, after the
+ *  same of Health/Check (tools/bench/loadgen.h); returns the exit code. */
 int bench_run(struct cli *c, const char *method, unsigned clients,
 	      double seconds);
 

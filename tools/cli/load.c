@@ -26,7 +26,7 @@
 
 #include "cli.h"
 
-enum { MAX_ATTRS = 128, SHOW_FAILURES = 20, REDRAW_MS = 200 };
+enum { SHOW_FAILURES = 20, REDRAW_MS = 200 };
 
 /** Batch tags. */
 enum load_tag { TAG_SEND = 1, TAG_RECV, TAG_STATUS };
@@ -60,11 +60,7 @@ struct load {
 	int tty;
 	FILE *progress; /**< where progress goes */
 	/* per-row message storage (valid until the row is packed) */
-	Reconnu__V1__Record rec;
-	Reconnu__V1__Address addr[MAX_LIST], *addrp[MAX_LIST];
-	Reconnu__V1__Identifier id[MAX_LIST], *idp[MAX_LIST];
-	Reconnu__V1__Consent cons[MAX_LIST], *consp[MAX_LIST];
-	Reconnu__V1__Record__AttributesEntry attr[MAX_ATTRS], *attrp[MAX_ATTRS];
+	struct rpc_client_record pb;
 };
 
 static double since(const struct timespec *t0)
@@ -73,74 +69,6 @@ static double since(const struct timespec *t0)
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (double)(t.tv_sec - t0->tv_sec) +
 	       (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
-static char *s(const char *v)
-{
-	return (char *)(v ? v : "");
-}
-
-/** Builds l->rec from an ingest row. @retval 0, -1 over a list cap. */
-static int record_to_pb(struct load *l, const reconnu_record *x)
-{
-	Reconnu__V1__Record *r = &l->rec;
-	reconnu__v1__record__init(r);
-	if (x->n_addresses > MAX_LIST || x->n_identifiers > MAX_LIST ||
-	    x->n_consents > MAX_LIST || x->n_attributes > MAX_ATTRS)
-		return -1;
-	r->source = s(x->source);
-	r->source_id = s(x->source_id);
-	r->given_name = s(x->given_name);
-	r->family_name = s(x->family_name);
-	r->full_name = s(x->full_name);
-	r->birth_date = s(x->birth_date);
-	r->gender = s(x->gender);
-	r->country = s(x->country);
-	r->emails = (char **)x->emails;
-	r->n_emails = x->n_emails;
-	r->phones = (char **)x->phones;
-	r->n_phones = x->n_phones;
-	r->updated_at = x->updated_at;
-	for (size_t i = 0; i < x->n_addresses; i++) {
-		const reconnu_address *a = &x->addresses[i];
-		Reconnu__V1__Address *b = &l->addr[i];
-		reconnu__v1__address__init(b);
-		b->line1 = s(a->line1);
-		b->line2 = s(a->line2);
-		b->city = s(a->city);
-		b->postcode = s(a->postcode);
-		b->region = s(a->region);
-		b->country = s(a->country);
-		l->addrp[i] = b;
-	}
-	r->addresses = l->addrp;
-	r->n_addresses = x->n_addresses;
-	for (size_t i = 0; i < x->n_identifiers; i++) {
-		reconnu__v1__identifier__init(&l->id[i]);
-		l->id[i].type = s(x->identifiers[i].type);
-		l->id[i].value = s(x->identifiers[i].value);
-		l->idp[i] = &l->id[i];
-	}
-	r->identifiers = l->idp;
-	r->n_identifiers = x->n_identifiers;
-	for (size_t i = 0; i < x->n_consents; i++) {
-		reconnu__v1__consent__init(&l->cons[i]);
-		l->cons[i].channel = s(x->consents[i].channel);
-		l->cons[i].granted = x->consents[i].granted != 0;
-		l->cons[i].at = x->consents[i].at;
-		l->consp[i] = &l->cons[i];
-	}
-	r->consents = l->consp;
-	r->n_consents = x->n_consents;
-	for (size_t i = 0; i < x->n_attributes; i++) {
-		reconnu__v1__record__attributes_entry__init(&l->attr[i]);
-		l->attr[i].key = s(x->attributes[i].key);
-		l->attr[i].value = s(x->attributes[i].value);
-		l->attrp[i] = &l->attr[i];
-	}
-	r->attributes = l->attrp;
-	r->n_attributes = x->n_attributes;
-	return 0;
 }
 
 static void client_fail(struct load *l, const char *msg)
@@ -185,18 +113,18 @@ static void send_next(struct load *l)
 			client_fail(l, ingest_last_error());
 			continue;
 		}
-		if (record_to_pb(l, rec)) {
+		if (rpc_client_record_set(&l->pb, rec)) {
 			client_fail(l, "too many list items");
 			continue;
 		}
 		Reconnu__V1__UpsertStreamRequest req;
 		reconnu__v1__upsert_stream_request__init(&req);
-		req.record = &l->rec;
+		req.record = &l->pb.rec;
 		req.sequence = l->row;
 		req.ack_every = l->sent == 0 ? l->c->ack_every : 0;
 		if (l->out)
 			grpc_byte_buffer_destroy(l->out);
-		l->out = cli_pack(&req.base);
+		l->out = rpc_client_pack(&req.base);
 		op.op = GRPC_OP_SEND_MESSAGE;
 		op.data.send_message.send_message = l->out;
 		l->sent++;
@@ -230,7 +158,7 @@ static void recv_next(struct load *l)
 static void on_message(struct load *l)
 {
 	Reconnu__V1__UpsertStreamResponse *m =
-	    (Reconnu__V1__UpsertStreamResponse *)cli_unpack(
+	    (Reconnu__V1__UpsertStreamResponse *)rpc_client_unpack(
 		&reconnu__v1__upsert_stream_response__descriptor, l->in);
 	grpc_byte_buffer_destroy(l->in);
 	l->in = NULL;
@@ -345,7 +273,8 @@ static int report(struct load *l)
 				      (json_int_t)sum->failures[i]->sequence,
 				      "source_id", sum->failures[i]->source_id,
 				      "code",
-				      cli_code_name(sum->failures[i]->code),
+				      rpc_client_code_name(
+					  sum->failures[i]->code),
 				      "message", sum->failures[i]->message));
 		for (uint64_t i = 0; i < l->unreadable && i < SHOW_FAILURES;
 		     i++)
@@ -357,7 +286,8 @@ static int report(struct load *l)
 		json_t *j = json_pack(
 		    "{s:s,s:b,s:s,s:I,s:I,s:I,s:I,s:I,s:f,s:f,s:I,s:o}", "file",
 		    l->c->file, "complete", complete, "status",
-		    cli_code_name(l->status), "rows", (json_int_t)l->row,
+		    rpc_client_code_name(l->status), "rows",
+		    (json_int_t)l->row,
 		    "sent", (json_int_t)l->sent, "accepted",
 		    (json_int_t)accepted, "rejected", (json_int_t)rejected,
 		    "skipped", (json_int_t)l->skipped, "seconds", t,
@@ -372,7 +302,7 @@ static int report(struct load *l)
 	} else {
 		printf("load %s: %s%s%s\n", l->c->file,
 		       complete ? "complete" : "interrupted: ",
-		       complete ? "" : cli_code_name(l->status),
+		       complete ? "" : rpc_client_code_name(l->status),
 		       complete || !details[0] ? "" : " — ");
 		if (!complete && details[0])
 			printf("  %s\n", details);
@@ -391,7 +321,7 @@ static int report(struct load *l)
 			printf("  row %llu (source_id %s): %s %s\n",
 			       (unsigned long long)sum->failures[i]->sequence,
 			       sum->failures[i]->source_id,
-			       cli_code_name(sum->failures[i]->code),
+			       rpc_client_code_name(sum->failures[i]->code),
 			       sum->failures[i]->message);
 		for (uint64_t i = 0; i < l->unreadable && i < SHOW_FAILURES &&
 				     shown < SHOW_FAILURES;
@@ -446,7 +376,7 @@ int load_run(struct cli *c)
 	l->call = grpc_channel_create_call(
 	    c->ch, NULL, GRPC_PROPAGATE_DEFAULTS, l->cq,
 	    grpc_slice_from_static_string("/reconnu.v1.Reconnu/UpsertStream"),
-	    NULL, cli_deadline(c->timeout_ms), NULL);
+	    NULL, rpc_client_deadline(c->timeout_ms), NULL);
 	grpc_metadata_array_init(&l->md_init);
 	grpc_metadata_array_init(&l->md_trail);
 	l->details = grpc_empty_slice();
@@ -469,7 +399,7 @@ int load_run(struct cli *c)
 
 	while (l->send_busy || l->recv_busy || l->status_busy) {
 		grpc_event ev = grpc_completion_queue_next(
-		    l->cq, cli_deadline(REDRAW_MS), NULL);
+		    l->cq, rpc_client_deadline(REDRAW_MS), NULL);
 		if (ev.type == GRPC_OP_COMPLETE) {
 			switch ((enum load_tag)(intptr_t)ev.tag) {
 			case TAG_SEND:
