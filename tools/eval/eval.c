@@ -33,13 +33,16 @@
 #define XS_PRECISION 0.99
 #define XS_RECALL    0.95
 #define MAX_WORST    1000
+#define MAX_POINTS   64
 
 /** Thresholds of the sweep, besides the engine's two. */
 static const double sweep_thresholds[] = {
-    0.50, 0.55, 0.60, 0.65, 0.70,  0.75,  0.80,	 0.85,	0.86,
-    0.87, 0.88, 0.89, 0.90, 0.91,  0.92,  0.93,	 0.94,	0.95,
+    0.10, 0.20, 0.30, 0.40, 0.50,  0.55,  0.60,	 0.65,	0.70,  0.75, 0.80,
+    0.85, 0.86, 0.87, 0.88, 0.89,  0.90,  0.91,	 0.92,	0.93,  0.94, 0.95,
     0.96, 0.97, 0.98, 0.99, 0.992, 0.994, 0.996, 0.998, 0.999,
 };
+_Static_assert(sizeof(sweep_thresholds) / sizeof(double) + 2 <= MAX_POINTS,
+	       "the sweep's thresholds and the engine's two fit its arrays");
 
 struct eval {
 	reconnu *r;
@@ -123,9 +126,9 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/** The sweep's thresholds, ascending, with the engine's two added.
- *  @retval how many (at most cap) */
-static size_t thresholds(const reconnu_config *cfg, double *thr, size_t cap)
+/** The sweep's thresholds, ascending, with the engine's two added, in
+ *  thr[MAX_POINTS]. @retval how many */
+static size_t thresholds(const reconnu_config *cfg, double *thr)
 {
 	size_t n = 0;
 	for (size_t k = 0; k < sizeof(sweep_thresholds) / sizeof(*thr); k++)
@@ -134,7 +137,7 @@ static size_t thresholds(const reconnu_config *cfg, double *thr, size_t cap)
 	thr[n++] = cfg->possible_threshold;
 	qsort(thr, n, sizeof(*thr), cmp_double);
 	size_t m = 0;
-	for (size_t k = 0; k < n && m < cap; k++)
+	for (size_t k = 0; k < n; k++)
 		if (m == 0 || fabs(thr[k] - thr[m - 1]) > 1e-9)
 			thr[m++] = thr[k];
 	return m;
@@ -479,7 +482,7 @@ int main(int argc, char **argv)
 	int status = 2;
 	struct eval e = {0};
 	struct pairs ps = {0};
-	struct sweep_point pts[64];
+	struct sweep_point pts[MAX_POINTS];
 	struct worst *wfp = NULL, *wfn = NULL;
 	json_t *out = NULL;
 	preset_opts_create(&o);
@@ -549,8 +552,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "out of memory\n");
 		goto out;
 	}
-	double thr[64];
-	size_t n_thr = sweep ? thresholds(&cfg, thr, 64) : 0;
+	double thr[MAX_POINTS];
+	size_t n_thr = sweep ? thresholds(&cfg, thr) : 0;
 	size_t n_fp = 0, n_fn = 0;
 	if ((sweep || worst) && pairs_collect(&ps, e.r, &e.d, worst > 0) != 0)
 		goto out;

@@ -9,7 +9,8 @@
 #include <string.h>
 
 /** Thresholds written beside their point. */
-static const double labelled[] = {0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999};
+static const double labelled[] = {0.1, 0.3,  0.5,  0.7,	 0.8,
+				  0.9, 0.95, 0.99, 0.999};
 
 /** s as a gnuplot single-quoted string ('' stands for '). */
 static void put_quoted(FILE *f, const char *s)
