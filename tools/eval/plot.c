@@ -29,12 +29,19 @@ static const struct metrics_pairs *pick(const struct metrics *m, bool cross)
 	return cross ? &m->cross : &m->pairs;
 }
 
+/** Plotted area: recall from x0, precision from y0, both to just past 1. */
+struct area {
+	double x0, y0;
+};
+
 /** A data block of recall, precision and label; a round threshold is
- *  written beside its point unless an earlier one sits on the same spot. */
+ *  written beside its point unless the last label is too close by (4 % of
+ *  the plotted width or height). */
 static void put_block(FILE *f, const char *name, const struct sweep_point *pts,
-		      size_t n, bool cross)
+		      size_t n, bool cross, const struct area *a)
 {
-	double lx = -1, ly = -1;
+	double lx = -1, ly = -1, dx = 0.04 * (1 - a->x0),
+	       dy = 0.04 * (1 - a->y0);
 	fprintf(f, "$%s << EOD\n", name);
 	for (size_t i = 0; i < n; i++) {
 		const struct metrics_pairs *m = pick(&pts[i].m, cross);
@@ -42,8 +49,8 @@ static void put_block(FILE *f, const char *name, const struct sweep_point *pts,
 		for (size_t k = 0; k < sizeof(labelled) / sizeof(*labelled);
 		     k++)
 			if (fabs(pts[i].threshold - labelled[k]) < 1e-9 &&
-			    (fabs(m->recall - lx) > 2e-3 ||
-			     fabs(m->precision - ly) > 2e-3)) {
+			    (fabs(m->recall - lx) > dx ||
+			     fabs(m->precision - ly) > dy)) {
 				snprintf(label, sizeof(label), "%g",
 					 labelled[k]);
 				lx = m->recall;
@@ -56,8 +63,8 @@ static void put_block(FILE *f, const char *name, const struct sweep_point *pts,
 }
 
 /** Axis ranges: from a little under the lowest value to just past 1. */
-static void put_ranges(FILE *f, const struct sweep_point *pts, size_t n,
-		       const struct metrics *engine, bool cross)
+static struct area put_ranges(FILE *f, const struct sweep_point *pts, size_t n,
+			      const struct metrics *engine, bool cross)
 {
 	double x = engine->pairs.recall, y = engine->pairs.precision;
 	for (int c = 0; c <= (int)cross; c++) {
@@ -71,8 +78,10 @@ static void put_ranges(FILE *f, const struct sweep_point *pts, size_t n,
 	}
 	double px = fmax(0.005, 0.08 * (1 - x)),
 	       py = fmax(0.005, 0.08 * (1 - y));
-	fprintf(f, "set xrange [%.6f:%.6f]\nset yrange [%.6f:%.6f]\n",
-		fmax(0, x - px), 1 + px / 4, fmax(0, y - py), 1 + py / 4);
+	struct area a = {fmax(0, x - px), fmax(0, y - py)};
+	fprintf(f, "set xrange [%.6f:%.6f]\nset yrange [%.6f:%.6f]\n", a.x0,
+		1 + px / 4, a.y0, 1 + py / 4);
+	return a;
 }
 
 int plot_pr(const char *path, const char *title, const struct sweep_point *pts,
@@ -91,12 +100,12 @@ int plot_pr(const char *path, const char *title, const struct sweep_point *pts,
 	fputs("\nset xlabel 'recall'\nset ylabel 'precision'\nset grid\n"
 	      "set key below\n",
 	      f);
-	put_ranges(f, pts, n, engine, cross);
-	put_block(f, "pr", pts, n, false);
+	struct area a = put_ranges(f, pts, n, engine, cross);
+	put_block(f, "pr", pts, n, false, &a);
 	fprintf(f, "$eng << EOD\n%.6f %.6f\nEOD\n", engine->pairs.recall,
 		engine->pairs.precision);
 	if (cross) {
-		put_block(f, "xs", pts, n, true);
+		put_block(f, "xs", pts, n, true, &a);
 		fprintf(f, "$xeng << EOD\n%.6f %.6f\nEOD\n",
 			engine->cross.recall, engine->cross.precision);
 	}
