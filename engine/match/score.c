@@ -9,8 +9,11 @@
 #include "score.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 #include "sim.h"
 
@@ -62,10 +65,88 @@ void score_model_default(struct score_model *m)
 	memset(m, 0, sizeof(*m));
 	m->prior = -11.0;
 	m->swap_penalty = 1.0;
+	m->tf_scale = 1.0;
+	m->tf_max = 4.0;
+	m->tf_max_down = 0.0;
 	for (int a = 0; a < SCORE_NATTR; a++)
 		for (int i = 0; i < 8 && defaults[a][i].m > 0; i++)
 			m->weight[a][defaults[a][i].level] =
 				log2(defaults[a][i].m / defaults[a][i].u);
+}
+
+/* Encoded model: "RCNUMOD1" then the doubles below, little-endian. */
+static const char model_tag[8] = {'R', 'C', 'N', 'U', 'M', 'O', 'D', '1'};
+
+static uint8_t *put_f64(uint8_t *p, double v)
+{
+	uint64_t x;
+	memcpy(&x, &v, 8);
+	for (int i = 0; i < 8; i++)
+		*p++ = (uint8_t)(x >> (8 * i));
+	return p;
+}
+
+static const uint8_t *get_f64(const uint8_t *p, double *v)
+{
+	uint64_t x = 0;
+	for (int i = 0; i < 8; i++)
+		x |= (uint64_t)p[i] << (8 * i);
+	memcpy(v, &x, 8);
+	return p + 8;
+}
+
+void score_model_encode(const struct score_model *m, uint8_t *out)
+{
+	memcpy(out, model_tag, 8);
+	uint8_t *p = out + 8;
+	p = put_f64(p, m->prior);
+	p = put_f64(p, m->swap_penalty);
+	p = put_f64(p, m->tf_scale);
+	p = put_f64(p, m->tf_max);
+	p = put_f64(p, m->tf_max_down);
+	for (int a = 0; a < SCORE_NATTR; a++)
+		for (int l = 0; l < SCORE_NLEVEL; l++)
+			p = put_f64(p, m->weight[a][l]);
+}
+
+int score_model_decode(const uint8_t *p, size_t n, struct score_model *m)
+{
+	if (n != SCORE_MODEL_BYTES || memcmp(p, model_tag, 8))
+		return -1;
+	struct score_model x;
+	p += 8;
+	p = get_f64(p, &x.prior);
+	p = get_f64(p, &x.swap_penalty);
+	p = get_f64(p, &x.tf_scale);
+	p = get_f64(p, &x.tf_max);
+	p = get_f64(p, &x.tf_max_down);
+	for (int a = 0; a < SCORE_NATTR; a++)
+		for (int l = 0; l < SCORE_NLEVEL; l++)
+			p = get_f64(p, &x.weight[a][l]);
+	if (!isfinite(x.prior) || !isfinite(x.swap_penalty) ||
+	    !isfinite(x.tf_scale) || !isfinite(x.tf_max) ||
+	    !isfinite(x.tf_max_down))
+		return -1;
+	for (int a = 0; a < SCORE_NATTR; a++)
+		for (int l = 0; l < SCORE_NLEVEL; l++)
+			if (!isfinite(x.weight[a][l]))
+				return -1;
+	*m = x;
+	return 0;
+}
+
+int score_default_mu(enum score_attr a, enum score_level l, double *m,
+		     double *u)
+{
+	if ((unsigned)a >= SCORE_NATTR)
+		return -1;
+	for (int i = 0; i < 8 && defaults[a][i].m > 0; i++)
+		if (defaults[a][i].level == l) {
+			*m = defaults[a][i].m;
+			*u = defaults[a][i].u;
+			return 0;
+		}
+	return -1;
 }
 
 const char *score_attr_name(enum score_attr a)
@@ -93,6 +174,184 @@ double score_probability(double w)
 		return 0.0;
 	double p = exp2(w);
 	return p / (1.0 + p);
+}
+
+/* ---- term frequencies ------------------------------------------------ */
+
+/* One table per attribute: open addressing on a 64-bit hash of the
+ * normalised value (values sharing all 64 bits share a count — rare
+ * enough not to matter for frequencies). Counts of values no longer
+ * present stay at 0, so no tombstones are needed. */
+enum { TF_GIVEN, TF_FAMILY, TF_CITY, TF_POSTCODE, TF_N };
+
+struct tf_slot {
+	uint64_t hash; /**< 0 = empty (a zero hash is stored as 1) */
+	uint32_t count;
+};
+
+struct tf_table {
+	struct tf_slot *slots;
+	size_t mask, used;
+	uint64_t total; /**< values counted (a record counts each once) */
+	double sumsq;   /**< sum of count^2 */
+};
+
+struct score_tf {
+	struct tf_table t[TF_N];
+};
+
+static int tf_index(enum score_attr a)
+{
+	switch (a) {
+	case SCORE_GIVEN:
+		return TF_GIVEN;
+	case SCORE_FAMILY:
+		return TF_FAMILY;
+	case SCORE_CITY:
+		return TF_CITY;
+	case SCORE_POSTCODE:
+		return TF_POSTCODE;
+	default:
+		return -1;
+	}
+}
+
+struct score_tf *score_tf_new(void)
+{
+	return calloc(1, sizeof(struct score_tf));
+}
+
+void score_tf_free(struct score_tf *tf)
+{
+	if (!tf)
+		return;
+	for (int i = 0; i < TF_N; i++)
+		free(tf->t[i].slots);
+	free(tf);
+}
+
+static uint64_t tf_hash(const char *v)
+{
+	uint64_t h = XXH3_64bits(v, strlen(v));
+	return h ? h : 1;
+}
+
+/* The slot holding h, or the empty slot where it would go. */
+static struct tf_slot *tf_slot(const struct tf_table *t, uint64_t h)
+{
+	for (size_t i = (size_t)h & t->mask;; i = (i + 1) & t->mask)
+		if (t->slots[i].hash == h || !t->slots[i].hash)
+			return &t->slots[i];
+}
+
+/* Makes room for n more values. @retval 0 or -1 (table unchanged). */
+static int tf_reserve(struct tf_table *t, size_t n)
+{
+	if (t->slots && (t->used + n) * 4 <= (t->mask + 1) * 3)
+		return 0;
+	size_t cap = t->slots ? (t->mask + 1) * 2 : 256;
+	while ((t->used + n) * 4 > cap * 3)
+		cap *= 2;
+	struct tf_table nt = *t;
+	nt.slots = calloc(cap, sizeof(*nt.slots));
+	if (!nt.slots)
+		return -1;
+	nt.mask = cap - 1;
+	for (size_t i = 0; t->slots && i <= t->mask; i++)
+		if (t->slots[i].hash)
+			*tf_slot(&nt, t->slots[i].hash) = t->slots[i];
+	free(t->slots);
+	*t = nt;
+	return 0;
+}
+
+/* Room was reserved by the caller for delta > 0. */
+static void tf_count(struct tf_table *t, const char *v, int delta)
+{
+	if (!*v || !t->slots)
+		return;
+	uint64_t h = tf_hash(v);
+	struct tf_slot *s = tf_slot(t, h);
+	if (delta > 0) {
+		if (!s->hash) {
+			s->hash = h;
+			t->used++;
+		}
+		t->sumsq += 2.0 * s->count + 1;
+		s->count++;
+		t->total++;
+	} else if (s->hash && s->count) {
+		t->sumsq -= 2.0 * s->count - 1;
+		s->count--;
+		t->total--;
+	}
+}
+
+/* A record counts each distinct value once per attribute. */
+static int tf_seen(const char *const *vals, size_t n, const char *v)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(vals[i], v))
+			return 1;
+	return 0;
+}
+
+int score_tf_update(struct score_tf *tf, const struct store_rec *r, int delta)
+{
+	/* reserve every table first so that a failure changes nothing */
+	if (delta > 0)
+		for (int i = 0; i < TF_N; i++)
+			if (tf_reserve(&tf->t[i], i >= TF_CITY ? r->n_addrs : 1))
+				return -1;
+	tf_count(&tf->t[TF_GIVEN], r->given, delta);
+	tf_count(&tf->t[TF_FAMILY], r->family, delta);
+	const char *cities[256], *pcs[256];
+	size_t nc = 0, np = 0;
+	for (size_t i = 0; i < r->n_addrs; i++) {
+		const struct store_addr *a = &r->addrs[i];
+		if (*a->city && !tf_seen(cities, nc, a->city)) {
+			cities[nc++] = a->city;
+			tf_count(&tf->t[TF_CITY], a->city, delta);
+		}
+		if (*a->postcode && !tf_seen(pcs, np, a->postcode)) {
+			pcs[np++] = a->postcode;
+			tf_count(&tf->t[TF_POSTCODE], a->postcode, delta);
+		}
+	}
+	return 0;
+}
+
+double score_tf_adjust(const struct score_tf *tf, const struct score_model *m,
+		       enum score_attr attr, const char *value)
+{
+	int i = tf_index(attr);
+	if (!tf || i < 0 || !value || !*value || m->tf_scale <= 0)
+		return 0;
+	const struct tf_table *t = &tf->t[i];
+	if (!t->slots || t->total < SCORE_TF_MIN_RECORDS)
+		return 0;
+	const struct tf_slot *s = tf_slot(t, tf_hash(value));
+	/* a value not counted (a query's) is as rare as one record */
+	double c = s->hash && s->count ? s->count : 1;
+	double n = (double)t->total;
+	double u = t->sumsq / (n * n), f = c / n;
+	double adj = m->tf_scale * log2(u / f);
+	if (adj > m->tf_max)
+		adj = m->tf_max;
+	if (adj < -m->tf_max_down)
+		adj = -m->tf_max_down;
+	return adj;
+}
+
+size_t score_tf_distinct(const struct score_tf *tf, enum score_attr attr)
+{
+	int i = tf_index(attr);
+	if (!tf || i < 0)
+		return 0;
+	size_t n = 0;
+	for (size_t k = 0; tf->t[i].slots && k <= tf->t[i].mask; k++)
+		n += tf->t[i].slots[k].count > 0;
+	return n;
 }
 
 /* ---- attribute comparisons ------------------------------------------- */
@@ -404,10 +663,55 @@ static void corroborate(double *ws)
 	}
 }
 
-static void put(const struct score_model *m, struct score_explain *ex,
-		double *w, enum score_attr attr, struct cmp c)
+int score_never_match(const struct store_rec *a, const struct store_rec *b)
 {
-	double wt = m->weight[attr][c.level];
+	const struct norm_date *x = &a->birth, *y = &b->birth;
+	if (x->year && x->month && x->day && y->year && y->month && y->day &&
+	    cmp_birth(a, b) == SCORE_DIFFERENT) {
+		/* typists hit one or two digits; three is another date */
+		char sa[16], sb[16];
+		snprintf(sa, sizeof(sa), "%04d%02d%02d", x->year, x->month, x->day);
+		snprintf(sb, sizeof(sb), "%04d%02d%02d", y->year, y->month, y->day);
+		if (sim_osa(sa, 8, sb, 8, 2) > 2)
+			return 1;
+	}
+	if (!a->n_ids || !b->n_ids ||
+	    cmp_idents(a->ids, a->n_ids, b->ids, b->n_ids).level !=
+		SCORE_DIFFERENT)
+		return 0;
+	/* same type, values apart by more than two edits each time */
+	for (size_t i = 0; i < a->n_ids; i++) {
+		const char *x = a->ids[i], *cx = strchr(x, ':');
+		for (size_t j = 0; j < b->n_ids; j++) {
+			const char *y = b->ids[j], *cy = strchr(y, ':');
+			if (!cx || !cy || cx - x != cy - y ||
+			    memcmp(x, y, (size_t)(cx - x)))
+				continue;
+			if (sim_osa(cx + 1, strlen(cx + 1), cy + 1,
+				    strlen(cy + 1), 2) <= 2)
+				return 0;
+		}
+	}
+	return 1;
+}
+
+/* Weight of comparison c of attr, tf-adjusted on exact agreement. */
+static double level_weight(const struct score_model *m,
+			   const struct score_tf *tf, enum score_attr attr,
+			   const struct cmp *c, double *tfadj)
+{
+	*tfadj = c->level == SCORE_EXACT
+			 ? score_tf_adjust(tf, m, attr, c->left)
+			 : 0;
+	return m->weight[attr][c->level] + *tfadj;
+}
+
+static void put(const struct score_model *m, const struct score_tf *tf,
+		struct score_explain *ex, double *w, enum score_attr attr,
+		struct cmp c)
+{
+	double adj;
+	double wt = level_weight(m, tf, attr, &c, &adj);
 	*w += wt;
 	if (ex) {
 		struct score_feature *f = &ex->f[ex->n++];
@@ -417,12 +721,21 @@ static void put(const struct score_model *m, struct score_explain *ex,
 		f->right = c.right ? c.right : "";
 		f->similarity = c.sim;
 		f->weight = wt;
+		f->tf = adj;
 	}
 }
 
 double score_pair(const struct score_model *m, const struct norm_nicknames *nn,
 		  const struct store_rec *a, const struct store_rec *b,
 		  struct score_explain *ex)
+{
+	return score_pair_tf(m, nn, NULL, a, b, ex);
+}
+
+double score_pair_tf(const struct score_model *m,
+		     const struct norm_nicknames *nn,
+		     const struct score_tf *tf, const struct store_rec *a,
+		     const struct store_rec *b, struct score_explain *ex)
 {
 	double w = m->prior;
 	if (ex) {
@@ -450,18 +763,23 @@ double score_pair(const struct score_model *m, const struct norm_nicknames *nn,
 				ex->swapped = 1;
 		}
 	}
-	put(m, ex, &w, SCORE_GIVEN, g);
-	put(m, ex, &w, SCORE_FAMILY, f);
+	/* a rare name says more only with the other name agreeing: a rare
+	 * family name shared by a household says "same family" */
+	int g_agrees = g.level == SCORE_EXACT || g.level == SCORE_NICKNAME ||
+		       g.level == SCORE_CLOSE;
+	int f_agrees = f.level == SCORE_EXACT || f.level == SCORE_CLOSE;
+	put(m, f_agrees ? tf : NULL, ex, &w, SCORE_GIVEN, g);
+	put(m, g_agrees ? tf : NULL, ex, &w, SCORE_FAMILY, f);
 
 	struct cmp bd = {cmp_birth(a, b), -1,
 			  a->raw.birth_date ? a->raw.birth_date : "",
 			  b->raw.birth_date ? b->raw.birth_date : ""};
-	put(m, ex, &w, SCORE_BIRTH, bd);
+	put(m, tf, ex, &w, SCORE_BIRTH, bd);
 
 	struct cmp gd = cmp_missing();
 	if (a->gender && b->gender && a->gender != 'X' && b->gender != 'X')
 		gd.level = a->gender == b->gender ? SCORE_EXACT : SCORE_DIFFERENT;
-	put(m, ex, &w, SCORE_GENDER, gd);
+	put(m, tf, ex, &w, SCORE_GENDER, gd);
 
 	struct cmp em = cmp_lists(a->emails, a->n_emails, b->emails,
 				  b->n_emails, 'e');
@@ -469,12 +787,12 @@ double score_pair(const struct score_model *m, const struct norm_nicknames *nn,
 				  b->n_phones, 'p');
 	struct cmp pc, city, street;
 	cmp_addrs(a, b, &pc, &city, &street);
-	double ws[5];
+	double ws[5], adj[5];
 	struct cmp cs[5] = {em, ph, pc, city, street};
 	enum score_attr as[5] = {SCORE_EMAIL, SCORE_PHONE, SCORE_POSTCODE,
 				 SCORE_CITY, SCORE_STREET};
 	for (int k = 0; k < 5; k++)
-		ws[k] = m->weight[as[k]][cs[k].level];
+		ws[k] = level_weight(m, tf, as[k], &cs[k], &adj[k]);
 	corroborate(ws);
 	for (int k = 0; k < 5; k++) {
 		w += ws[k];
@@ -486,8 +804,9 @@ double score_pair(const struct score_model *m, const struct norm_nicknames *nn,
 			f->right = cs[k].right ? cs[k].right : "";
 			f->similarity = cs[k].sim;
 			f->weight = ws[k];
+			f->tf = adj[k];
 		}
 	}
-	put(m, ex, &w, SCORE_IDENT, cmp_idents(a->ids, a->n_ids, b->ids, b->n_ids));
+	put(m, tf, ex, &w, SCORE_IDENT, cmp_idents(a->ids, a->n_ids, b->ids, b->n_ids));
 	return w;
 }

@@ -17,6 +17,9 @@
 #ifndef RECONNU_SCORE_H
 #define RECONNU_SCORE_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "norm.h"
 #include "store.h"
 
@@ -51,10 +54,31 @@ struct score_model {
 	double prior;                                /**< log2 prior odds */
 	double weight[SCORE_NATTR][SCORE_NLEVEL];    /**< log2(m/u) */
 	double swap_penalty; /**< subtracted when names match swapped */
+	/** Term-frequency adjustment (see score_tf): scale of the
+	 *  adjustment (1 = in full, 0 = off) and its bounds in bits upwards
+	 *  (rare values) and downwards (common values). The default m/u are
+	 *  measured among blocked pairs, where common values already
+	 *  dominate agreement, so by default only rare values adjust
+	 *  (tf_max_down = 0). */
+	double tf_scale, tf_max, tf_max_down;
 };
 
 /** The built-in model (defaults from practice). */
 void score_model_default(struct score_model *m);
+
+/** Size of an encoded model. */
+#define SCORE_MODEL_BYTES (8 + 8 * (5 + SCORE_NATTR * SCORE_NLEVEL))
+/** Encodes m into SCORE_MODEL_BYTES bytes (a format tag, then IEEE-754
+ *  doubles in little-endian order), for the log and snapshots. */
+void score_model_encode(const struct score_model *m, uint8_t *out);
+/** @retval 0, or -1 when p is not an encoded model (wrong size or tag, a
+ *  value that is not finite): *m unchanged. */
+int score_model_decode(const uint8_t *p, size_t n, struct score_model *m);
+
+/** The default m and u of level l of attribute a.
+ *  @retval 0, or -1 when the attribute does not use that level. */
+int score_default_mu(enum score_attr a, enum score_level l, double *m,
+		     double *u);
 
 /** Name of an attribute ("given_name", …) and of a level ("exact", …). */
 const char *score_attr_name(enum score_attr a);
@@ -65,7 +89,8 @@ struct score_feature {
 	enum score_level level;
 	const char *left, *right; /**< borrowed from the records; "" if none */
 	double similarity;        /**< -1 when not applicable */
-	double weight;
+	double weight;            /**< tf included */
+	double tf;                /**< term-frequency adjustment in weight */
 };
 
 struct score_explain {
@@ -82,6 +107,54 @@ struct score_explain {
 double score_pair(const struct score_model *m, const struct norm_nicknames *nn,
 		  const struct store_rec *a, const struct store_rec *b,
 		  struct score_explain *ex);
+
+/*
+ * Term frequencies. Agreeing on a rare value ("zwicky") is stronger
+ * evidence than agreeing on a common one ("smith"). For an exact agreement
+ * on value v of given name, family name, city or postcode the weight gets
+ *     adj = log2(u / f(v)),  u = sum over values of f(w)^2,
+ * where f(v) is v's share of the records holding the attribute and u the
+ * chance that two random records agree on it (Splink's adjustment), scaled
+ * by model->tf_scale and bounded by ±model->tf_max. Below
+ * SCORE_TF_MIN_RECORDS records the shares say nothing and adj is 0.
+ *
+ * The tables count normalised values (hashed) of the records stored; the
+ * engine updates them under its write lock with every upsert and delete,
+ * so they follow the data deterministically (replay rebuilds them).
+ */
+#define SCORE_TF_MIN_RECORDS 200
+struct score_tf;
+
+/** @retval NULL on allocation failure. */
+struct score_tf *score_tf_new(void);
+void score_tf_free(struct score_tf *tf);
+/** Counts r's values in (delta 1) or out (delta -1).
+ *  @retval 0, or -1 when a table could not grow (counts unchanged). */
+int score_tf_update(struct score_tf *tf, const struct store_rec *r, int delta);
+/** The adjustment in bits for an exact agreement on value of attr (0 for
+ *  attributes without a table, unknown values and small tables). */
+double score_tf_adjust(const struct score_tf *tf, const struct score_model *m,
+		       enum score_attr attr, const char *value);
+/** Distinct values counted for attr (statistics, tests). */
+size_t score_tf_distinct(const struct score_tf *tf, enum score_attr attr);
+
+/** score_pair with term-frequency adjustment; tf may be NULL. */
+double score_pair_tf(const struct score_model *m,
+		     const struct norm_nicknames *nn,
+		     const struct score_tf *tf, const struct store_rec *a,
+		     const struct store_rec *b, struct score_explain *ex);
+
+/**
+ * Never-match evidence: 1 when a and b cannot be one person whatever the
+ * rest says — both carry a full birth date and the dates differ by more
+ * than a typo, or both carry an identifier of the same type with different
+ * values and none of that type in common. "More than a typo" is three or
+ * more edits (OSA distance) between the values — the eight digits
+ * YYYYMMDD of a date (day and month swapped excepted), the characters of
+ * an identifier: typists hit one or two. The engine refuses to put such
+ * records in one entity (see engine.c, anti-chaining).
+ */
+int score_never_match(const struct store_rec *a, const struct store_rec *b);
 
 /** Probability of a weight: 2^w / (1 + 2^w). */
 double score_probability(double w);

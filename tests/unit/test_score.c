@@ -103,6 +103,66 @@ int main(void)
 	is_str(score_attr_name(SCORE_BIRTH), "birth_date", "attribute names");
 	is_str(score_level_name(SCORE_NICKNAME), "nickname", "level names");
 
+	/* term frequencies: agreeing on a rare family name weighs more */
+	struct score_tf *tf = score_tf_new();
+	struct store_rec *pop[300];
+	for (int i = 0; i < 300; i++) {
+		pop[i] = rec(i % 3 ? "Ann" : "Joe", i < 290 ? "Smith" : "Zwicky",
+			     NULL, NULL, "SW1A 1AA");
+		is_int(score_tf_update(tf, pop[i], 1), 0, "counted");
+	}
+	is_int(score_tf_distinct(tf, SCORE_FAMILY), 2, "two family names");
+	double rare = score_tf_adjust(tf, &m, SCORE_FAMILY, "zwicky");
+	double common = score_tf_adjust(tf, &m, SCORE_FAMILY, "smith");
+	ok(rare > 3 && rare <= m.tf_max, "a rare name weighs more, bounded");
+	ok(common == 0, "a common one is not pushed below the default");
+	ok(score_tf_adjust(tf, &m, SCORE_BIRTH, "1970") == 0,
+	   "no table for birth dates");
+	struct store_rec *z1 = rec("Joe", "Zwicky", NULL, NULL, NULL),
+			 *z2 = rec("Joe", "Zwicky", NULL, NULL, NULL),
+			 *s1 = rec("Joe", "Smith", NULL, NULL, NULL),
+			 *s2 = rec("Joe", "Smith", NULL, NULL, NULL),
+			 *hz = rec("Ann", "Zwicky", NULL, NULL, NULL);
+	double wz = score_pair_tf(&m, nn, tf, z1, z2, &ex);
+	ok(fabs(ex.f[1].tf - rare) < 1e-12 && ex.f[1].weight > ex.f[1].tf,
+	   "explanation carries the adjustment");
+	ok(wz > score_pair_tf(&m, nn, tf, s1, s2, NULL) + 3,
+	   "joe zwicky twice is stronger evidence than joe smith twice");
+	ok(fabs(score_pair_tf(&m, nn, NULL, z1, z2, NULL) -
+		score_pair(&m, nn, z1, z2, NULL)) < 1e-12,
+	   "no table, no adjustment");
+	score_pair_tf(&m, nn, tf, z1, hz, &ex);
+	ok(ex.f[1].tf == 0, "a rare family name alone (given names differ) "
+			    "gets no boost: households share it");
+	for (int i = 0; i < 300; i++)
+		score_tf_update(tf, pop[i], -1);
+	ok(score_tf_adjust(tf, &m, SCORE_FAMILY, "zwicky") == 0,
+	   "counted out again: too few records to say");
+	for (int i = 0; i < 300; i++)
+		store_rec_delete(pop[i]);
+	store_rec_delete(z1);
+	store_rec_delete(z2);
+	store_rec_delete(s1);
+	store_rec_delete(s2);
+	store_rec_delete(hz);
+	score_tf_free(tf);
+
+	/* never-match evidence */
+	struct store_rec *n1 = rec("Ann", "Lee", "1980-03-14", NULL, NULL),
+			 *n2 = rec("Ann", "Lee", "1980-03-41", NULL, NULL),
+			 *n3 = rec("Ann", "Lee", "1980-14-03", NULL, NULL),
+			 *n4 = rec("Ann", "Lee", "1991-07-22", NULL, NULL),
+			 *n5 = rec("Ann", "Lee", "1991", NULL, NULL);
+	ok(!score_never_match(n1, n3), "day and month swapped: a typo");
+	ok(!score_never_match(n1, n2), "two digits swapped: a typo");
+	ok(score_never_match(n1, n4), "another date: never the same person");
+	ok(!score_never_match(n4, n5), "a year alone says nothing");
+	store_rec_delete(n1);
+	store_rec_delete(n2);
+	store_rec_delete(n3);
+	store_rec_delete(n4);
+	store_rec_delete(n5);
+
 	store_rec_delete(a);
 	store_rec_delete(b);
 	store_rec_delete(c);
