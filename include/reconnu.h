@@ -129,6 +129,9 @@ typedef struct reconnu_feature {
 	const char *level;     /**< "exact", "nickname", "close", "far", "missing", ... */
 	double similarity;     /**< 0..1 where a similarity applies, else -1 */
 	double weight;         /**< log2 Bayes factor contributed */
+	/** Part of weight due to the value's frequency (exact agreements on
+	 *  names, city, postcode: rare values weigh more, common ones less). */
+	double tf_adjustment;
 } reconnu_feature;
 
 typedef struct reconnu_explanation {
@@ -351,6 +354,69 @@ typedef struct reconnu_recovery {
  *  message says where) or the directory is unusable. */
 int reconnu_open_storage(const reconnu_config *cfg, const reconnu_storage *st,
 			 reconnu **out, reconnu_recovery *info);
+
+/* ---- match weights ------------------------------------------------------ */
+
+/** Options of reconnu_estimate_weights; zero fields take the defaults. */
+typedef struct reconnu_estimate_opts {
+	size_t sample_records; /**< records whose candidate pairs feed EM
+	                            (0: 20,000; all when fewer are loaded) */
+	size_t random_pairs;   /**< random pairs for u (0: 200,000) */
+	uint64_t seed;         /**< sampling seed (0: a fixed default) */
+	int relink;   /**< 1: re-resolve every record under the new weights
+	                   (entities keep their ids where their oldest
+	                   record stays; may merge and split) */
+	int dry_run;  /**< 1: estimate and report, change nothing */
+} reconnu_estimate_opts;
+
+typedef struct reconnu_weights_report {
+	uint64_t model_version; /**< version in force after the call */
+	double prior_weight;    /**< log2 prior odds estimated */
+	double match_share;     /**< share of matches among blocked pairs */
+	double expected_matches; /**< estimated matching pairs overall */
+	uint64_t blocked_pairs, random_pairs;
+	int iterations, converged;
+	uint64_t relinked;      /**< records re-resolved (relink) */
+	uint64_t entities_before, entities_after;
+	uint64_t lsn;           /**< log position of the change (0: none) */
+	double seconds;
+} reconnu_weights_report;
+
+/**
+ * Estimates the match weights from the loaded records without labels
+ * (u from random pairs, m and the prior by EM over blocked pairs; see
+ * engine/match/em.h) and puts them in force for every later decision.
+ * The new model is logged and snapshotted like any write, so a restart
+ * replays to the same decisions. Existing entities change only with
+ * opts->relink. Reads go on meanwhile; writes wait while the new model
+ * is applied (and, with relink, while every record is re-resolved).
+ * @retval 0, RECONNU_ESTATE too few records to estimate (nothing
+ * changed), RECONNU_EIO (fail-stop), RECONNU_ENOMEM.
+ */
+int reconnu_estimate_weights(reconnu *r, const reconnu_estimate_opts *opts,
+			     reconnu_weights_report *out);
+
+/** One weight of the model in force. */
+typedef struct reconnu_weight {
+	const char *attribute; /**< "given_name", … (static strings) */
+	const char *level;     /**< "exact", "close", … */
+	double weight;         /**< log2(m/u) */
+} reconnu_weight;
+
+/** The model in force: up to cap weights into out (*n gets the count;
+ *  64 are enough), the prior and the model version (0 = the built-in
+ *  defaults). Any pointer may be NULL except r. */
+int reconnu_get_weights(reconnu *r, reconnu_weight *out, size_t cap,
+			size_t *n, double *prior_weight, uint64_t *version);
+
+/** Configured weights: sets the given (attribute, level) weights and,
+ *  unless prior_weight is NULL, the prior; logged like an estimate.
+ *  reset = 1 starts from the built-in defaults first.
+ *  @retval RECONNU_EINVAL an unknown attribute or level, or a weight that
+ *  is not finite or outside ±64 (nothing changed). */
+int reconnu_set_weights(reconnu *r, const reconnu_weight *w, size_t n,
+			const double *prior_weight, int reset,
+			uint64_t *version);
 
 typedef struct reconnu_snapshot_info {
 	uint64_t lsn;        /**< last write the snapshot holds */

@@ -31,6 +31,9 @@
 enum op_type {
 	OP_UPSERT = 1,
 	OP_DELETE = 2,
+	/** A new match model: u8 flags (1 = relink every record), then
+	 *  score_model_encode bytes. */
+	OP_MODEL = 3,
 };
 
 /** Bytes op_encode_upsert will write for rec. */

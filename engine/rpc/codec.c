@@ -556,6 +556,7 @@ Reconnu__V1__Explanation *codec_explanation_to_pb(const reconnu_explanation *e,
 		y->level = str(x->level);
 		y->similarity = x->similarity;
 		y->weight = x->weight;
+		y->tf_adjustment = x->tf_adjustment;
 	}
 	return o;
 }

@@ -61,6 +61,9 @@ enum rpc_method {
 	M_UPSERT_STREAM,
 	M_STATS,
 	M_SNAPSHOT,
+	M_ESTIMATE_WEIGHTS,
+	M_GET_WEIGHTS,
+	M_SET_WEIGHTS,
 	M_HEALTH,
 	M_UNKNOWN, /* unregistered: UNIMPLEMENTED */
 	M_COUNT,
@@ -79,6 +82,10 @@ static const struct {
     [M_UPSERT_STREAM] = {"/reconnu.v1.Reconnu/UpsertStream", "UpsertStream", 1},
     [M_STATS] = {"/reconnu.v1.Reconnu/Stats", "Stats", 0},
     [M_SNAPSHOT] = {"/reconnu.v1.Reconnu/Snapshot", "Snapshot", 0},
+    [M_ESTIMATE_WEIGHTS] = {"/reconnu.v1.Reconnu/EstimateWeights",
+			    "EstimateWeights", 0},
+    [M_GET_WEIGHTS] = {"/reconnu.v1.Reconnu/GetWeights", "GetWeights", 0},
+    [M_SET_WEIGHTS] = {"/reconnu.v1.Reconnu/SetWeights", "SetWeights", 0},
     [M_HEALTH] = {"/grpc.health.v1.Health/Check", "Health.Check", 0},
     [M_UNKNOWN] = {NULL, "unknown", 1},
 };
@@ -741,6 +748,135 @@ static void do_snapshot(struct rpc_call *c, ProtobufCMessage *in,
 	r->msg = &out->base;
 }
 
+/* ---- match weights ---------------------------------------------------- */
+
+/* The model in force into a WeightsResponse (strings are static). */
+static Reconnu__V1__WeightsResponse *weights_out(struct rpc_call *c)
+{
+	reconnu_weight w[64];
+	size_t n = 0;
+	double prior = 0;
+	uint64_t version = 0;
+	reconnu_get_weights(c->w->s->engine, w, 64, &n, &prior, &version);
+	if (n > 64)
+		n = 64;
+	Reconnu__V1__WeightsResponse *out = codec_alloc(&c->mem, sizeof(*out));
+	Reconnu__V1__Weight **arr =
+	    codec_alloc(&c->mem, (n ? n : 1) * sizeof(*arr));
+	Reconnu__V1__Weight *items =
+	    codec_alloc(&c->mem, (n ? n : 1) * sizeof(*items));
+	if (!out || !arr || !items)
+		return NULL;
+	reconnu__v1__weights_response__init(out);
+	out->model_version = version;
+	out->prior_weight = prior;
+	for (size_t i = 0; i < n; i++) {
+		reconnu__v1__weight__init(&items[i]);
+		items[i].attribute = (char *)w[i].attribute;
+		items[i].level = (char *)w[i].level;
+		items[i].weight = w[i].weight;
+		arr[i] = &items[i];
+	}
+	out->n_weights = n;
+	out->weights = arr;
+	return out;
+}
+
+static void weights_err(struct rpc_result *r, int rc)
+{
+	result_err(r,
+		   rc == RECONNU_EINVAL	   ? GRPC_STATUS_INVALID_ARGUMENT
+		   : rc == RECONNU_ESTATE  ? GRPC_STATUS_FAILED_PRECONDITION
+		   : rc == RECONNU_ENOMEM  ? GRPC_STATUS_RESOURCE_EXHAUSTED
+					   : GRPC_STATUS_UNAVAILABLE,
+		   reconnu_last_error());
+}
+
+static void do_estimate_weights(struct rpc_call *c, ProtobufCMessage *in,
+				struct rpc_result *r)
+{
+	Reconnu__V1__EstimateWeightsRequest *req =
+	    (Reconnu__V1__EstimateWeightsRequest *)in;
+	reconnu_estimate_opts o = {.sample_records = req->sample_records,
+				   .random_pairs = req->random_pairs,
+				   .seed = req->seed,
+				   .relink = req->relink,
+				   .dry_run = req->dry_run};
+	if (req->sample_records > 10000000 || req->random_pairs > 100000000)
+		return result_err(r, GRPC_STATUS_INVALID_ARGUMENT,
+				  "sample_records (at most 10,000,000) or "
+				  "random_pairs (at most 100,000,000) too "
+				  "large");
+	reconnu_weights_report rep;
+	int rc = reconnu_estimate_weights(c->w->s->engine, &o, &rep);
+	if (rc)
+		return weights_err(r, rc);
+	rpc_log("info", "weights",
+		"estimated version=%llu prior=%.3f blocked_pairs=%llu "
+		"random_pairs=%llu relinked=%llu seconds=%.3f dry_run=%d",
+		(unsigned long long)rep.model_version, rep.prior_weight,
+		(unsigned long long)rep.blocked_pairs,
+		(unsigned long long)rep.random_pairs,
+		(unsigned long long)rep.relinked, rep.seconds, o.dry_run);
+	Reconnu__V1__WeightsResponse *out = weights_out(c);
+	Reconnu__V1__EstimateReport *er = codec_alloc(&c->mem, sizeof(*er));
+	if (!out || !er)
+		return oom(r);
+	reconnu__v1__estimate_report__init(er);
+	er->match_share = rep.match_share;
+	er->expected_matches = rep.expected_matches;
+	er->blocked_pairs = rep.blocked_pairs;
+	er->random_pairs = rep.random_pairs;
+	er->iterations = (uint32_t)rep.iterations;
+	er->converged = rep.converged;
+	er->relinked = rep.relinked;
+	er->entities_before = rep.entities_before;
+	er->entities_after = rep.entities_after;
+	er->seconds = rep.seconds;
+	er->dry_run = o.dry_run;
+	if (o.dry_run)
+		out->prior_weight = rep.prior_weight;
+	out->estimate = er;
+	r->msg = &out->base;
+}
+
+static void do_get_weights(struct rpc_call *c, ProtobufCMessage *in,
+			   struct rpc_result *r)
+{
+	(void)in;
+	Reconnu__V1__WeightsResponse *out = weights_out(c);
+	if (!out)
+		return oom(r);
+	r->msg = &out->base;
+}
+
+static void do_set_weights(struct rpc_call *c, ProtobufCMessage *in,
+			   struct rpc_result *r)
+{
+	Reconnu__V1__SetWeightsRequest *req =
+	    (Reconnu__V1__SetWeightsRequest *)in;
+	if (req->n_weights > 64)
+		return result_err(r, GRPC_STATUS_INVALID_ARGUMENT,
+				  "weights: at most 64");
+	reconnu_weight w[64];
+	for (size_t i = 0; i < req->n_weights; i++)
+		w[i] = (reconnu_weight){req->weights[i]->attribute,
+					req->weights[i]->level,
+					req->weights[i]->weight};
+	int rc = reconnu_set_weights(c->w->s->engine, w, req->n_weights,
+				     req->set_prior ? &req->prior_weight : NULL,
+				     req->reset, NULL);
+	if (rc)
+		return weights_err(r, rc);
+	Reconnu__V1__WeightsResponse *out = weights_out(c);
+	if (!out)
+		return oom(r);
+	rpc_log("info", "weights", "configured version=%llu n=%zu reset=%d",
+		(unsigned long long)out->model_version, req->n_weights,
+		req->reset);
+	r->msg = &out->base;
+}
+
 static void do_health(struct rpc_call *c, ProtobufCMessage *in,
 		      struct rpc_result *r)
 {
@@ -776,6 +912,12 @@ static const struct {
     [M_EXPLAIN] = {&reconnu__v1__explain_request__descriptor, do_explain},
     [M_STATS] = {&reconnu__v1__stats_request__descriptor, do_stats},
     [M_SNAPSHOT] = {&reconnu__v1__snapshot_request__descriptor, do_snapshot},
+    [M_ESTIMATE_WEIGHTS] = {&reconnu__v1__estimate_weights_request__descriptor,
+			    do_estimate_weights},
+    [M_GET_WEIGHTS] = {&reconnu__v1__get_weights_request__descriptor,
+		       do_get_weights},
+    [M_SET_WEIGHTS] = {&reconnu__v1__set_weights_request__descriptor,
+		       do_set_weights},
     [M_HEALTH] = {&grpc__health__v1__health_check_request__descriptor,
 		  do_health},
 };

@@ -647,6 +647,69 @@ class TestLifecycle(Base):
         # nothing written since the snapshot loaded: no shutdown snapshot
         self.assertNotIn("event=snapshot", open(again.log_path).read())
 
+    def test_weights_estimate_set_restart(self):
+        """Weights: too few records -> FAILED_PRECONDITION; estimate over
+        RPC and CLI; bad configured weights -> INVALID_ARGUMENT and nothing
+        changes; the model survives kill -9 (replayed from the log)."""
+        srv = Server("weights")
+        srv.wait_serving()
+        try:
+            srv.stub.EstimateWeights(pb.EstimateWeightsRequest(), timeout=30)
+            self.fail("estimate on an empty server succeeded")
+        except grpc.RpcError as e:
+            self.assertEqual(e.code(), grpc.StatusCode.FAILED_PRECONDITION)
+            self.assertIn("too few records", e.details())
+        w0 = srv.stub.GetWeights(pb.GetWeightsRequest(), timeout=5)
+        self.assertEqual(w0.model_version, 0)
+        self.assertGreater(len(w0.weights), 20)
+
+        def person(i):
+            k = i // 3
+            return rec("w", str(i), given_name=["Ana", "Bea", "Carl", "Dan"][k % 4],
+                       family_name="Family%d" % (k % 50),
+                       birth_date="19%02d-%02d-%02d" % (50 + k % 40, k % 12 + 1, k % 28 + 1),
+                       emails=["p%d@example.org" % k] if i % 3 else [])
+        msgs = list(srv.stub.UpsertStream(iter([pb.UpsertStreamRequest(record=person(i))
+                                                for i in range(600)]), timeout=60))
+        self.assertEqual(msgs[-1].summary.totals.accepted, 600)
+        dry = srv.stub.EstimateWeights(pb.EstimateWeightsRequest(dry_run=True), timeout=60)
+        self.assertTrue(dry.estimate.dry_run)
+        self.assertEqual(dry.model_version, 0)
+        rc, out, err = self.cli_at(srv, "--json", "weights", "--estimate", "--relink")
+        self.assertEqual(rc, 0, out + err)
+        est = json.loads(out)
+        self.assertEqual(est["model_version"], 1)
+        self.assertEqual(est["estimate"]["relinked"], 600)
+        self.assertGreater(est["estimate"]["blocked_pairs"], 0)
+        st = srv.stub.Stats(pb.StatsRequest(), timeout=5)
+        for bad in ([pb.Weight(attribute="email", level="bogus", weight=1)],
+                    [pb.Weight(attribute="shoe_size", level="exact", weight=1)],
+                    [pb.Weight(attribute="email", level="exact", weight=1e9)]):
+            try:
+                srv.stub.SetWeights(pb.SetWeightsRequest(weights=bad), timeout=5)
+                self.fail("bad weight accepted")
+            except grpc.RpcError as e:
+                self.assertEqual(e.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertEqual(srv.stub.GetWeights(pb.GetWeightsRequest(), timeout=5).model_version, 1)
+        self.assertEqual(stats_key(srv.stub.Stats(pb.StatsRequest(), timeout=5)), stats_key(st))
+        rc, out, err = self.cli_at(srv, "weights", "--set", "email.exact=9.5", "--prior", "-12")
+        self.assertEqual(rc, 0, out + err)
+        rc, out, err = self.cli_at(srv, "weights", "--set", "email.nope=1")
+        self.assertEqual(rc, 3, out + err)
+        got = srv.stub.GetWeights(pb.GetWeightsRequest(), timeout=5)
+        self.assertEqual(got.model_version, 2)
+        self.assertEqual(got.prior_weight, -12)
+        self.assertIn(("email", "exact", 9.5),
+                      [(w.attribute, w.level, w.weight) for w in got.weights])
+        self.assertEqual(srv.stop(signal.SIGKILL), -signal.SIGKILL)
+        again = Server("weights-2", ["--data-dir", os.path.join(ARGS.work, "weights", "data")])
+        try:
+            again.wait_serving()
+            back = again.stub.GetWeights(pb.GetWeightsRequest(), timeout=5)
+            self.assertEqual(back, got)
+        finally:
+            self.assertEqual(again.stop(), 0)
+
     def test_snapshot_in_memory_refused(self):
         srv = Server("snap-mem", ["--in-memory", "1"])
         try:

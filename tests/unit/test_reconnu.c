@@ -1,4 +1,5 @@
 /* Unit test: the public API end to end (engine façade). */
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 
@@ -636,6 +637,146 @@ static void test_snapshots(void)
 	ok(system(cmd) == 0, "clean up");
 }
 
+/* Weights: estimated from the data, configured, logged and replayed. */
+static void weights_view(reconnu *r, char *out, size_t cap)
+{
+	reconnu_weight w[64];
+	size_t n = 0, len = 0;
+	double prior = 0;
+	uint64_t v = 0;
+	reconnu_get_weights(r, w, 64, &n, &prior, &v);
+	len += (size_t)snprintf(out, cap, "v%llu prior %.9g;",
+				(unsigned long long)v, prior);
+	for (size_t i = 0; i < n && i < 64 && len < cap; i++)
+		len += (size_t)snprintf(out + len, cap - len, "%s.%s=%.9g;",
+					w[i].attribute, w[i].level, w[i].weight);
+}
+
+/* One record pointing at two people must not merge them. */
+static uint64_t entity_of(reconnu *r, const char *id)
+{
+	reconnu_golden *g = NULL;
+	if (reconnu_get_entity_by_key(r, "c", id, &g) != 0)
+		return 0;
+	uint64_t e = g->entity_id;
+	reconnu_golden_free(g);
+	return e;
+}
+
+static void test_anti_chaining(void)
+{
+	reconnu *r = open_default();
+	const char *ea[] = {"ana.lopez@example.com"}, *eb[] = {"alopez@example.org"};
+	const char *pa[] = {"+33612345678"}, *pb[] = {"+33698765432"};
+	reconnu_record a1 = person("c", "a1", "Ana", "Lopez", "1980-01-02", ea, pa);
+	reconnu_record a2 = person("c", "a2", "Ana", "Lopez", "1980-01-02", ea, NULL);
+	reconnu_record b1 = person("c", "b1", "Ana", "Lopez", "1994-07-19", eb, pb);
+	reconnu_record b2 = person("c", "b2", "Ana", "Lopez", "1994-07-19", eb, NULL);
+	reconnu_upsert(r, &a1, NULL);
+	reconnu_upsert(r, &a2, NULL);
+	reconnu_upsert(r, &b1, NULL);
+	reconnu_upsert(r, &b2, NULL);
+	ok(entity_of(r, "a1") == entity_of(r, "a2") && entity_of(r, "a1"),
+	   "first Ana Lopez is one entity");
+	ok(entity_of(r, "b1") == entity_of(r, "b2") &&
+		   entity_of(r, "b1") != entity_of(r, "a1"),
+	   "the second, born 14 years later, another");
+	/* a record with both emails and both phones, no birth date: it links
+	 * to both entities at the match level */
+	const char *both_e[] = {"ana.lopez@example.com", "alopez@example.org"};
+	const char *both_p[] = {"+33612345678", "+33698765432"};
+	reconnu_record x = person("c", "x", "Ana", "Lopez", NULL, NULL, NULL);
+	x.emails = both_e;
+	x.n_emails = 2;
+	x.phones = both_p;
+	x.n_phones = 2;
+	reconnu_upsert_result res;
+	is_int(reconnu_upsert(r, &x, &res), 0, "the bridging record is stored");
+	is_int(res.decision, RECONNU_MATCH, "it matches");
+	is_int(res.n_merged, 0, "but merges nothing");
+	ok(entity_of(r, "a1") != entity_of(r, "b1"),
+	   "different birth dates keep the two apart (never-match)");
+	ok(entity_of(r, "x") == entity_of(r, "a1") ||
+		   entity_of(r, "x") == entity_of(r, "b1"),
+	   "it joins one of them");
+	ok(stats(r).possible_pairs > 0, "the other link waits for review");
+	reconnu_close(r);
+}
+
+static void test_weights(void)
+{
+	char dir[] = "/tmp/reconnu-weights-XXXXXX";
+	ok(mkdtemp(dir) != NULL, "temp data dir");
+	reconnu_storage st = {.dir = dir};
+	reconnu *r = NULL;
+	reconnu_recovery info;
+	reconnu_open_storage(NULL, &st, &r, &info);
+	write_people(r, 0, 3, 0);
+	reconnu_weights_report rep;
+	is_int(reconnu_estimate_weights(r, NULL, &rep), RECONNU_ESTATE,
+	       "three records are too few to estimate");
+	char w0[8192], w1[8192], w2[8192], g1[16384], g2[16384];
+	weights_view(r, w0, sizeof(w0));
+	ok(!strncmp(w0, "v0 ", 3), "built-in weights are version 0");
+
+	write_people(r, 3, 400, 0);
+	reconnu_estimate_opts dry = {.dry_run = 1};
+	is_int(reconnu_estimate_weights(r, &dry, &rep), 0, "dry run");
+	ok(rep.blocked_pairs >= 50 && rep.random_pairs > 0,
+	   "pairs sampled");
+	weights_view(r, w1, sizeof(w1));
+	is_str(w1, w0, "a dry run changes nothing");
+	reconnu_estimate_opts go = {.relink = 1};
+	is_int(reconnu_estimate_weights(r, &go, &rep), 0, "estimate and relink");
+	is_int(rep.model_version, 1, "model version 1");
+	is_int(rep.relinked, 400, "every record re-resolved");
+	ok(rep.lsn > 0, "the new model is logged");
+	weights_view(r, w1, sizeof(w1));
+	ok(strcmp(w1, w0) != 0, "weights changed");
+
+	reconnu_weight bad = {"given_name", "bogus", 1.0};
+	uint64_t v = 0;
+	is_int(reconnu_set_weights(r, &bad, 1, NULL, 0, &v), RECONNU_EINVAL,
+	       "unknown level refused");
+	ok(strstr(reconnu_last_error(), "bogus") != NULL, "message names it");
+	reconnu_weight inf = {"email", "exact", INFINITY};
+	is_int(reconnu_set_weights(r, &inf, 1, NULL, 0, &v), RECONNU_EINVAL,
+	       "infinite weight refused");
+	weights_view(r, w2, sizeof(w2));
+	is_str(w2, w1, "refused changes leave the model as it was");
+	reconnu_weight good = {"email", "exact", 9.5};
+	double prior = -13.25;
+	is_int(reconnu_set_weights(r, &good, 1, &prior, 0, &v), 0,
+	       "configured weight");
+	is_int(v, 2, "version 2");
+	write_people(r, 400, 420, 0);
+	weights_view(r, w1, sizeof(w1));
+	ok(strstr(w1, "email.exact=9.5;") && strstr(w1, "prior -13.25;"),
+	   "configured values in force");
+	graph_view(r, 420, g1, sizeof(g1));
+	reconnu_close(r);
+
+	is_int(reconnu_open_storage(NULL, &st, &r, &info), 0, "reopen");
+	weights_view(r, w2, sizeof(w2));
+	is_str(w2, w1, "replay restores the same model and version");
+	graph_view(r, 420, g2, sizeof(g2));
+	is_str(g2, g1, "replay gives the same graph, relink included");
+
+	reconnu_snapshot_info si;
+	is_int(reconnu_snapshot(r, &si), 0, "snapshot");
+	reconnu_close(r);
+	is_int(reconnu_open_storage(NULL, &st, &r, &info), 0, "restart from snapshot");
+	ok(info.snapshot_lsn > 0, "snapshot loaded");
+	weights_view(r, w2, sizeof(w2));
+	is_str(w2, w1, "the snapshot holds the model");
+	graph_view(r, 420, g2, sizeof(g2));
+	is_str(g2, g1, "and the same graph");
+	reconnu_close(r);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ok(system(cmd) == 0, "clean up");
+}
+
 int main(void)
 {
 	unit_plan_begin();
@@ -649,5 +790,7 @@ int main(void)
 	test_storage_replay();
 	test_op_codec();
 	test_snapshots();
+	test_anti_chaining();
+	test_weights();
 	return unit_done();
 }

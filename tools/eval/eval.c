@@ -544,6 +544,7 @@ int main(int argc, char **argv)
 	if (preset_each_row(&o, on_row, &e, &bad_rows) != 0)
 		goto out;
 	double load_s = preset_now() - t0;
+	preset_after_load(&o, e.r);
 	uint64_t failed = dataset_predict(&e.d, e.r);
 	struct metrics s;
 	reconnu_stats st = {0};

@@ -124,7 +124,10 @@ const char preset_usage[] =
     "  --no-header          CSV files have no header row\n"
     "  --nicknames DIR      given-name variant CSV folder for the engine\n"
     "  --match-threshold X  auto-link probability (engine default)\n"
-    "  --possible-threshold X  review band lower bound (engine default)\n";
+    "  --possible-threshold X  review band lower bound (engine default)\n"
+    "  --weights default|estimate  built-in weights (default), or\n"
+    "                       estimate them from the data after loading\n"
+    "                       (EM) and re-resolve every record\n";
 
 void preset_opts_create(struct preset_opts *o)
 {
@@ -132,6 +135,7 @@ void preset_opts_create(struct preset_opts *o)
 	o->data_root = "../shared/data";
 	o->match_threshold = -1;
 	o->possible_threshold = -1;
+	o->estimate = false;
 }
 
 void preset_opts_destroy(struct preset_opts *o)
@@ -181,6 +185,7 @@ int preset_opts_arg(struct preset_opts *o, int argc, char **argv, int *i)
 	    "--nicknames",
 	    "--match-threshold",
 	    "--possible-threshold",
+	    "--weights",
 	};
 	const char *v = NULL;
 	for (size_t k = 0; k < sizeof(with_value) / sizeof(*with_value); k++) {
@@ -223,6 +228,12 @@ int preset_opts_arg(struct preset_opts *o, int argc, char **argv, int *i)
 		return parse_threshold(a, v, &o->match_threshold);
 	} else if (strcmp(a, "--possible-threshold") == 0) {
 		return parse_threshold(a, v, &o->possible_threshold);
+	} else if (strcmp(a, "--weights") == 0) {
+		if (strcmp(v, "default") && strcmp(v, "estimate"))
+			return fprintf(stderr,
+				       "--weights default|estimate\n"),
+			       -1;
+		o->estimate = strcmp(v, "estimate") == 0;
 	} else if (strcmp(a, "--source-from-file") == 0) {
 		o->source_from_file = true;
 	} else if (strcmp(a, "--truth-febrl") == 0) {
@@ -348,6 +359,29 @@ void preset_config(const struct preset_opts *o, reconnu_config *cfg)
 	if (o->possible_threshold >= 0)
 		cfg->possible_threshold = o->possible_threshold;
 	cfg->nicknames_dir = o->nicknames;
+}
+
+int preset_after_load(const struct preset_opts *o, reconnu *r)
+{
+	if (!o->estimate)
+		return 0;
+	reconnu_estimate_opts eo = {.relink = 1};
+	reconnu_weights_report rep;
+	if (reconnu_estimate_weights(r, &eo, &rep) != 0) {
+		fprintf(stderr, "weights: not estimated: %s\n",
+			reconnu_last_error());
+		return 0; /* the defaults stay in force */
+	}
+	fprintf(stderr,
+		"weights: estimated from %" PRIu64 " blocked and %" PRIu64
+		" random pairs (EM %d iterations%s), prior %.2f bits; "
+		"re-resolved %" PRIu64 " records: entities %" PRIu64
+		" -> %" PRIu64 " in %.2f s\n",
+		rep.blocked_pairs, rep.random_pairs, rep.iterations,
+		rep.converged ? "" : ", not converged", rep.prior_weight,
+		rep.relinked, rep.entities_before, rep.entities_after,
+		rep.seconds);
+	return 0;
 }
 
 /** "rec-123-dup-0" / "rec-123-org" → "123" in buf; other text unchanged. */

@@ -14,6 +14,7 @@
  *   --no-header            CSV files have no header row
  *   --nicknames DIR        reconnu_config.nicknames_dir
  *   --match-threshold X --possible-threshold X
+ *   --weights default|estimate   estimate weights after loading
  *   FILE...                inputs (added to the preset's, if any)
  */
 #ifndef RECONNU_PRESET_H
@@ -46,6 +47,7 @@ struct preset_opts {
 	size_t n_user_maps;
 	const char *user_id, *user_truth, *user_source;
 	bool no_header;
+	bool estimate; /**< --weights estimate */
 };
 
 /** Usage text of the shared options, for --help. */
@@ -64,6 +66,11 @@ int preset_opts_arg(struct preset_opts *o, int argc, char **argv, int *i);
  *  on stderr and returns -1 when something is wrong (unknown preset, bad
  *  mapping, no input file, a preset file missing). */
 int preset_opts_finish(struct preset_opts *o);
+
+/** After loading: with --weights estimate, estimates the match weights
+ *  from the data and re-resolves every record (progress on stderr).
+ *  @retval 0 (an estimate that fails leaves the defaults, reported). */
+int preset_after_load(const struct preset_opts *o, reconnu *r);
 
 /** Fills an engine config from the options (strings borrowed from o). */
 void preset_config(const struct preset_opts *o, reconnu_config *cfg);

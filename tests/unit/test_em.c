@@ -1,0 +1,128 @@
+/* Unit test: EM recovers m, u and the share of matches from comparison
+ * vectors drawn from a known model; it refuses too little data. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "em.h"
+#include "unit.h"
+
+static uint64_t rng = 88172645463325252ULL;
+static double uniform(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (double)(rng >> 11) / 9007199254740992.0;
+}
+
+/* The true model: for each attribute, the chance of exact / close /
+ * different among matches (m) and non-matches (u). */
+static const int attrs[] = {SCORE_GIVEN, SCORE_FAMILY, SCORE_BIRTH,
+			    SCORE_POSTCODE, SCORE_CITY};
+static const double m_true[5][3] = {{0.88, 0.08, 0.04},
+				    {0.90, 0.06, 0.04},
+				    {0.85, 0.10, 0.05},
+				    {0.80, 0.05, 0.15},
+				    {0.82, 0.08, 0.10}};
+static const double u_true[5][3] = {{0.02, 0.01, 0.97},
+				    {0.01, 0.01, 0.98},
+				    {0.001, 0.004, 0.995},
+				    {0.05, 0.01, 0.94},
+				    {0.06, 0.02, 0.92}};
+static const int levels[3] = {SCORE_EXACT, SCORE_CLOSE, SCORE_DIFFERENT};
+
+static void draw(struct em_gamma *g, int match, double blocked_u_boost)
+{
+	memset(g, 0, sizeof(*g));
+	for (int k = 0; k < 5; k++) {
+		double x = uniform();
+		const double *p = match ? m_true[k] : u_true[k];
+		/* blocked non-matches agree more often on the place */
+		double e = p[0], c = p[1];
+		if (!match && k >= 3)
+			e = e * blocked_u_boost > 0.9 ? 0.9 : e * blocked_u_boost;
+		g->level[attrs[k]] = (uint8_t)(x < e ? levels[0]
+					       : x < e + c ? levels[1]
+							   : levels[2]);
+	}
+}
+
+int main(void)
+{
+	unit_plan_begin();
+	enum { NR = 100000, NB = 40000 };
+	struct em_gamma *rnd = malloc(NR * sizeof(*rnd));
+	struct em_gamma *blk = malloc(NB * sizeof(*blk));
+	for (int i = 0; i < NR; i++)
+		draw(&rnd[i], 0, 1);
+	int matches = 0;
+	for (int i = 0; i < NB; i++) {
+		int match = uniform() < 0.25;
+		matches += match;
+		draw(&blk[i], match, 4);
+	}
+
+	struct score_model m, before;
+	score_model_default(&m);
+	before = m;
+	struct em_input in = {.blocked = blk,
+			      .n_blocked = NB,
+			      .random = rnd,
+			      .n_random = NR,
+			      .blocked_scale = 1,
+			      .n_records = 20000};
+	struct em_report rep;
+	is_int(em_estimate(&in, &m, &rep), 0, "estimates");
+	ok(rep.iterations > 1, "iterates");
+	ok(fabs(rep.match_share - 0.25) < 0.02, "share of matches among blocked pairs");
+	ok(fabs(rep.expected_matches - matches) < 0.05 * matches,
+	   "expected matching pairs");
+	double all = 20000.0 * 19999 / 2, prior = rep.expected_matches / all;
+	ok(fabs(m.prior - log2(prior / (1 - prior))) < 1e-9, "prior from the share");
+	for (int k = 0; k < 5; k++)
+		for (int j = 0; j < 3; j++) {
+			int a = attrs[k], l = levels[j];
+			ok(fabs(rep.u[a][l] - u_true[k][j]) <
+				   0.1 * u_true[k][j] + 0.002,
+			   "u from random pairs");
+			ok(fabs(rep.m[a][l] - m_true[k][j]) < 0.03,
+			   "m recovered by EM");
+			ok(fabs(m.weight[a][l] - log2(rep.m[a][l] / rep.u[a][l])) < 1e-9,
+			   "weight = log2(m/u)");
+		}
+	/* attributes absent from the data keep their weights */
+	ok(m.weight[SCORE_EMAIL][SCORE_EXACT] == before.weight[SCORE_EMAIL][SCORE_EXACT],
+	   "absent attribute keeps its weight");
+	ok(m.swap_penalty == before.swap_penalty, "other fields untouched");
+
+	/* deterministic */
+	struct score_model m2;
+	score_model_default(&m2);
+	em_estimate(&in, &m2, NULL);
+	ok(!memcmp(&m, &m2, sizeof(m)), "same input, same model");
+
+	/* too little data: refused, model unchanged */
+	struct score_model m3 = before;
+	in.n_blocked = EM_MIN_PAIRS - 1;
+	is_int(em_estimate(&in, &m3, NULL), -1, "too few blocked pairs");
+	ok(!memcmp(&m3, &before, sizeof(m3)), "model unchanged");
+
+	/* model codec round trip and refusal of a damaged one */
+	uint8_t buf[SCORE_MODEL_BYTES];
+	score_model_encode(&m, buf);
+	struct score_model d;
+	score_model_default(&d);
+	is_int(score_model_decode(buf, sizeof(buf), &d), 0, "decodes");
+	ok(!memcmp(&d, &m, sizeof(d)), "round trip");
+	buf[0] ^= 1;
+	is_int(score_model_decode(buf, sizeof(buf), &d), -1, "bad tag refused");
+	buf[0] ^= 1;
+	is_int(score_model_decode(buf, sizeof(buf) - 1, &d), -1, "short refused");
+	memset(buf + 8, 0xff, 8); /* a NaN prior */
+	is_int(score_model_decode(buf, sizeof(buf), &d), -1, "NaN refused");
+
+	free(rnd);
+	free(blk);
+	return unit_done();
+}
