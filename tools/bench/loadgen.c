@@ -105,7 +105,6 @@ struct phase {
 
 struct conn {
 	struct loadgen_result *r;
-	unsigned index;
 	grpc_channel *ch;
 	grpc_completion_queue *cq;
 	pthread_t thread;
@@ -709,7 +708,6 @@ static int open_conns(struct loadgen_result *r)
 	for (unsigned i = 0; i < r->n_conns; i++) {
 		struct conn *c = &r->conns[i];
 		c->r = r;
-		c->index = i;
 		c->rng = r->o.seed * 0x100000001b3ULL + i + 1;
 		c->clients = clients / r->n_conns + (i < clients % r->n_conns);
 		pthread_mutex_init(&c->mu, NULL);
