@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <xxhash.h>
 
 #include "sim.h"
@@ -390,6 +391,24 @@ static enum score_level name_band(const char *a, size_t la, const char *b,
 	return SCORE_DIFFERENT;
 }
 
+/* Equal once spaces are ignored: "seo yeon" / "seoyeon", "jean luc" /
+ * "jeanluc" — names split into syllables by one writer and not another. */
+static int same_but_spaces(const char *a, const char *b)
+{
+	for (;;) {
+		while (*a == ' ')
+			a++;
+		while (*b == ' ')
+			b++;
+		if (*a != *b)
+			return 0;
+		if (!*a)
+			return 1;
+		a++;
+		b++;
+	}
+}
+
 /* Given names: exact, nickname, close, initial, far, different. */
 static struct cmp cmp_given(const struct norm_nicknames *nn, const char *a,
 			    const char *b)
@@ -397,7 +416,7 @@ static struct cmp cmp_given(const struct norm_nicknames *nn, const char *a,
 	struct cmp c = {SCORE_MISSING, -1, a, b};
 	if (!*a || !*b)
 		return c;
-	if (!strcmp(a, b)) {
+	if (same_but_spaces(a, b)) {
 		c.level = SCORE_EXACT;
 		c.sim = 1;
 		return c;
@@ -421,7 +440,7 @@ static struct cmp cmp_family(const char *a, const char *b)
 	struct cmp c = {SCORE_MISSING, -1, a, b};
 	if (!*a || !*b)
 		return c;
-	if (!strcmp(a, b)) {
+	if (same_but_spaces(a, b)) {
 		c.level = SCORE_EXACT;
 		c.sim = 1;
 		return c;
@@ -680,19 +699,23 @@ int score_never_match(const struct store_rec *a, const struct store_rec *b)
 		SCORE_DIFFERENT)
 		return 0;
 	/* same type, values apart by more than two edits each time */
+	int seen = 0;
 	for (size_t i = 0; i < a->n_ids; i++) {
 		const char *x = a->ids[i], *cx = strchr(x, ':');
+		if (!cx)
+			continue;
 		for (size_t j = 0; j < b->n_ids; j++) {
 			const char *y = b->ids[j], *cy = strchr(y, ':');
 			if (!cx || !cy || cx - x != cy - y ||
 			    memcmp(x, y, (size_t)(cx - x)))
 				continue;
+			seen = 1;
 			if (sim_osa(cx + 1, strlen(cx + 1), cy + 1,
 				    strlen(cy + 1), 2) <= 2)
 				return 0;
 		}
 	}
-	return 1;
+	return seen;
 }
 
 /* Weight of comparison c of attr, tf-adjusted on exact agreement. */

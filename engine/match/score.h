@@ -147,8 +147,9 @@ double score_pair_tf(const struct score_model *m,
 /**
  * Never-match evidence: 1 when a and b cannot be one person whatever the
  * rest says — both carry a full birth date and the dates differ by more
- * than a typo, or both carry an identifier of the same type with different
- * values and none of that type in common. "More than a typo" is three or
+ * than a typo, or both carry an identifier of the same type (a national
+ * id, a loyalty card of one programme) with different values and none of
+ * that type in common. "More than a typo" is three or
  * more edits (OSA distance) between the values — the eight digits
  * YYYYMMDD of a date (day and month swapped excepted), the characters of
  * an identifier: typists hit one or two. The engine refuses to put such

@@ -9,7 +9,9 @@
  *   ::Russian-Latin/BGN;  Cyrillic by BGN/PCGN: щ → shch, ю → yu, е → ye
  *   ::Any-Latin;          every other script (Han → pinyin with tone
  *                         marks, one syllable per word; Hangul by
- *                         jamo: 김 → gim; Greek, Arabic/Hebrew consonants)
+ *                         jamo: 김 → gim, then a lone syllable (a family
+ *                         name) takes the customary spelling: kim;
+ *                         Greek, Arabic/Hebrew consonants)
  *   [·ʹʺʻʼʽʾʿ] > ;        transliteration marks (soft/hard sign, ʿayin,
  *                         BGN's t·s) would otherwise become ' or "
  *   ::Latin-ASCII;        strip diacritics: ø → o, ł → l, æ → ae
@@ -206,6 +208,40 @@ static bool is_hangul(UChar c)
 }
 
 /*
+ * Korean family names. ICU romanises Hangul by jamo, close to the Revised
+ * Romanization (김 → gim, 박 → bag, 이 → i), while people write their
+ * names in Latin letters the customary way (Kim, Park, Lee). A text that
+ * is one Hangul syllable — a family name field — takes the customary
+ * spelling of the common surnames, so that 김 and "Kim" agree.
+ */
+static const char *const korean_surnames[][2] = {
+    {"gim", "kim"},    {"i", "lee"},      {"bag", "park"},
+    {"choe", "choi"},  {"jeong", "jung"}, {"gang", "kang"},
+    {"jo", "cho"},     {"yun", "yoon"},   {"im", "lim"},
+    {"o", "oh"},       {"sin", "shin"},   {"gwon", "kwon"},
+    {"an", "ahn"},     {"go", "ko"},      {"mun", "moon"},
+    {"baeg", "baek"},  {"sim", "shim"},   {"no", "noh"},
+    {"gwag", "kwak"},  {"seong", "sung"}, {"ju", "joo"},
+    {"u", "woo"},      {"gu", "koo"},     {"yu", "yoo"},
+};
+
+static void korean_surname(struct fold *f)
+{
+	for (size_t i = 0;
+	     i < sizeof(korean_surnames) / sizeof(*korean_surnames); i++) {
+		const char *rr = korean_surnames[i][0], *cu = korean_surnames[i][1];
+		if (f->len != strlen(rr) || memcmp(f->out, rr, f->len))
+			continue;
+		size_t n = strlen(cu);
+		if (n < f->cap) {
+			memcpy(f->out, cu, n);
+			f->len = n;
+		}
+		return;
+	}
+}
+
+/*
  * Non-ASCII text through ICU into the fold: UTF-16, NFKC case fold,
  * Hangul syllables spaced, transliterated. Buffers are sized from the
  * normalised length and doubled when transliteration needs more (one Han
@@ -264,8 +300,11 @@ static int fold_icu(struct fold *f, const char *in, size_t len)
 			rc = NORM_EINVAL;
 			goto out;
 		}
+		size_t start = f->len;
 		for (int32_t i = 0; i < k; i++)
 			fold_char(f, x[i]);
+		if (start == 0 && m == 1 && is_hangul(b[0]) && !f->full)
+			korean_surname(f);
 		break;
 	}
 	rc = 0;

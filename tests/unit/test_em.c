@@ -20,11 +20,11 @@ static double uniform(void)
  * different among matches (m) and non-matches (u). */
 static const int attrs[] = {SCORE_GIVEN, SCORE_FAMILY, SCORE_BIRTH,
 			    SCORE_POSTCODE, SCORE_CITY};
-static const double m_true[5][3] = {{0.88, 0.08, 0.04},
-				    {0.90, 0.06, 0.04},
-				    {0.85, 0.10, 0.05},
-				    {0.80, 0.05, 0.15},
-				    {0.82, 0.08, 0.10}};
+static double m_true[5][3] = {{0.88, 0.08, 0.04},
+			      {0.90, 0.06, 0.04},
+			      {0.85, 0.10, 0.05},
+			      {0.88, 0.06, 0.06},
+			      {0.86, 0.08, 0.06}};
 static const double u_true[5][3] = {{0.02, 0.01, 0.97},
 				    {0.01, 0.01, 0.98},
 				    {0.001, 0.004, 0.995},
@@ -91,6 +91,7 @@ int main(void)
 			ok(fabs(m.weight[a][l] - log2(rep.m[a][l] / rep.u[a][l])) < 1e-9,
 			   "weight = log2(m/u)");
 		}
+	is_int(rep.fallback, 0, "a plausible estimate is kept whole");
 	/* attributes absent from the data keep their weights */
 	ok(m.weight[SCORE_EMAIL][SCORE_EXACT] == before.weight[SCORE_EMAIL][SCORE_EXACT],
 	   "absent attribute keeps its weight");
@@ -101,6 +102,24 @@ int main(void)
 	score_model_default(&m2);
 	em_estimate(&in, &m2, NULL);
 	ok(!memcmp(&m, &m2, sizeof(m)), "same input, same model");
+
+	/* an implausible estimate (matches disagree on the city half the
+	 * time: it says nothing about identity) falls back to the default m */
+	m_true[4][0] = 0.45, m_true[4][1] = 0.05, m_true[4][2] = 0.5;
+	rng = 88172645463325252ULL;
+	for (int i = 0; i < NR; i++)
+		draw(&rnd[i], 0, 1);
+	for (int i = 0; i < NB; i++)
+		draw(&blk[i], uniform() < 0.25, 4);
+	struct score_model mf;
+	score_model_default(&mf);
+	is_int(em_estimate(&in, &mf, &rep), 0, "estimates again");
+	ok(rep.fallback == 1u << SCORE_CITY, "only the city falls back");
+	double dm, du;
+	score_default_mu(SCORE_CITY, SCORE_EXACT, &dm, &du);
+	ok(fabs(mf.weight[SCORE_CITY][SCORE_EXACT] -
+		log2(dm / rep.u[SCORE_CITY][SCORE_EXACT])) < 1e-9,
+	   "with the default m and the measured u");
 
 	/* too little data: refused, model unchanged */
 	struct score_model m3 = before;

@@ -97,6 +97,12 @@ static void test_names(void)
 	    {"李 娜", "li na", 0},
 	    /* Hangul → ICU Hangul-Latin, one word per syllable */
 	    {"김민준", "gim min jun", 0},
+	    /* a lone syllable is a family name: the customary spelling */
+	    {"김", "kim", 0},
+	    {"박", "park", 0},
+	    {"이", "lee", 0},
+	    {"최", "choi", 0},
+	    {"민준", "min jun", 0},
 	    {"박지훈", "bag ji hun", 0},
 	    {"이서연", "i seo yeon", 0},
 	    /* Kana, Greek, Arabic, Hebrew, others via Any-Latin */

@@ -147,6 +147,14 @@ int main(void)
 	store_rec_delete(hz);
 	score_tf_free(tf);
 
+	/* names split into syllables by one writer and not the other */
+	struct store_rec *k1 = rec("Seo Yeon", "Kim", NULL, NULL, NULL),
+			 *k2 = rec("Seoyeon", "Kim", NULL, NULL, NULL);
+	score_pair(&m, nn, k1, k2, &ex);
+	is_int(level_of(&ex, SCORE_GIVEN), SCORE_EXACT, "seo yeon = seoyeon");
+	store_rec_delete(k1);
+	store_rec_delete(k2);
+
 	/* never-match evidence */
 	struct store_rec *n1 = rec("Ann", "Lee", "1980-03-14", NULL, NULL),
 			 *n2 = rec("Ann", "Lee", "1980-03-41", NULL, NULL),
