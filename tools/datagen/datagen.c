@@ -1104,6 +1104,12 @@ static void make_person(struct gen *g, struct person *p, uint64_t id,
 	if (household && rng_chance(r, 0.7)) {
 		p->culture = prev->culture;
 		pick_builtin_name(g, p, !febrl, false);
+		/* two members of one household do not share a given name
+		 * (with the family name, e-mail and address they would be
+		 * one person to anyone) */
+		for (int tries = 0; tries < 8 && !strcmp(p->given, prev->given);
+		     tries++)
+			pick_builtin_name(g, p, true, false);
 		memcpy(p->family, prev->family, sizeof(p->family));
 		memcpy(p->family_nat, prev->family_nat, sizeof(p->family_nat));
 		if (p->culture == DG_RU) { /* gendered family names */
