@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """check_f1.py — runs reconnu-eval on labelled presets and checks F1 floors.
 
-usage: check_f1.py --eval PATH/reconnu-eval --data-root DIR PRESET FLOOR [PRESET FLOOR ...]
+usage: check_f1.py --eval PATH/reconnu-eval --data-root DIR [--weights estimate]
+                   PRESET FLOOR [PRESET FLOOR ...]
 
 Each PRESET is run as `reconnu-eval --preset PRESET --data-root DIR --json`;
 the check passes when its pairwise F1 is at least FLOOR. Ends with the plain
@@ -19,6 +20,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--eval", required=True, help="reconnu-eval binary")
     ap.add_argument("--data-root", required=True)
+    ap.add_argument("--weights", default="default",
+                    help="reconnu-eval --weights: default or estimate")
     ap.add_argument("pairs", nargs="+", help="PRESET FLOOR ...")
     a = ap.parse_args()
     if len(a.pairs) % 2:
@@ -30,7 +33,8 @@ def main():
     passed = failed = 0
     for preset, floor in zip(a.pairs[::2], a.pairs[1::2]):
         floor = float(floor)
-        cmd = [a.eval, "--preset", preset, "--data-root", a.data_root, "--json"]
+        cmd = [a.eval, "--preset", preset, "--data-root", a.data_root, "--json",
+               "--weights", a.weights]
         p = subprocess.run(cmd, capture_output=True, text=True)
         try:
             r = json.loads(p.stdout)
