@@ -1,89 +1,39 @@
 /*
- * sim — scalar string similarity kernels.
+ * sim — string similarity kernels: the scalar references, the portable
+ * bit-parallel paths and the run-time choice of instruction set.
  *
- * Jaro marks matched characters in bit sets instead of the usual byte
- * arrays. Strings of up to 64 bytes (every real name) take a bit-parallel
- * path: one word of flags per side and a table of b's character
- * positions, so finding a character's match is a mask and a ctz rather
- * than a scan of the window. Longer strings scan the window over
- * SIM_LEN_MAX-bit flag sets on the stack. Both paths pick the same
- * (first free) match, so they agree exactly. Transpositions are the
- * matched characters out of order, halved with integer division as in
- * Winkler's strcmp95.
+ * The references are the textbook algorithms. Jaro marks matched
+ * characters in bit sets of SIM_LEN_MAX bits on the stack and scans each
+ * window; transpositions are the matched characters out of order, halved
+ * with integer division as in Winkler's strcmp95. Levenshtein and OSA
+ * first strip the common prefix and suffix (which never changes either
+ * distance), then run the row-by-row DP over the shorter string with two
+ * rows (three for OSA) of SIM_LEN_MAX + 1 ints on the stack. With a
+ * cutoff they stop as soon as every cell of the current row (and, for
+ * OSA, of the previous row too, since a transposition can step over one
+ * row) exceeds max: costs along an alignment path never decrease, so the
+ * distance can only be larger.
  *
- * Levenshtein and OSA first strip the common prefix and suffix (which
- * never changes either distance), then run the textbook row-by-row DP
- * over the shorter string with two rows (three for OSA) of
- * SIM_LEN_MAX + 1 ints on the stack. With a cutoff they stop as soon as
- * every cell of the current row (and, for OSA, of the previous row too,
- * since a transposition can step over one row) exceeds max: costs along
- * an alignment path never decrease, so the distance can only be larger.
+ * The fast paths (algorithms in sim_impl.h) handle strings that fit in a
+ * 64-bit word and hand everything else to the references. The portable
+ * ones build the 256-entry position table on the stack, touching only the
+ * entries of bytes that occur in either string. The instruction set is
+ * picked once, on first use, and kept in one atomic pointer to a table of
+ * kernels.
  */
 #include "sim.h"
+#include "sim_impl.h"
 
+#include <stdatomic.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* ---- references ---------------------------------------------------------- */
 
 #define SIM_WORDS ((SIM_LEN_MAX + 63) / 64)
 
-static inline size_t sim__min(size_t a, size_t b)
-{
-	return a < b ? a : b;
-}
-
-static double sim__jaro_score(size_t m, size_t mismatched, size_t la, size_t lb)
-{
-	if (m == 0)
-		return 0.0;
-	double dm = (double)m;
-	double t = (double)(mismatched / 2);
-	return (dm / (double)la + dm / (double)lb + (dm - t) / dm) / 3.0;
-}
-
-/** Bits lo..hi-1 of a word, 0 <= lo <= hi <= 64. */
-static inline uint64_t sim__bits(size_t lo, size_t hi)
-{
-	uint64_t below_hi = hi == 64 ? ~UINT64_C(0) : (UINT64_C(1) << hi) - 1;
-	return below_hi & ~((UINT64_C(1) << lo) - 1);
-}
-
-/** Jaro for la, lb <= 64, bit-parallel: pos[c] has bit j set when
- *  b[j] == c, so each character of a finds its first free match in the
- *  window with one mask and one count-trailing-zeros. Only the entries
- *  of pos for bytes of a and b are initialised, and only those are read. */
-static double sim__jaro64(const char *a, size_t la, const char *b, size_t lb,
-			  size_t window)
-{
-	uint64_t pos[256];
-
-	for (size_t i = 0; i < la; i++)
-		pos[(unsigned char)a[i]] = 0;
-	for (size_t j = 0; j < lb; j++)
-		pos[(unsigned char)b[j]] = 0;
-	for (size_t j = 0; j < lb; j++)
-		pos[(unsigned char)b[j]] |= UINT64_C(1) << j;
-
-	uint64_t fa = 0, fb = 0;
-	for (size_t i = 0; i < la; i++) {
-		size_t lo = i > window ? i - window : 0;
-		size_t hi = sim__min(i + window + 1, lb);
-		if (lo >= hi)
-			break;
-		uint64_t cand =
-		    pos[(unsigned char)a[i]] & ~fb & sim__bits(lo, hi);
-		uint64_t first = cand & -cand;
-		fb |= first;
-		fa |= (uint64_t)(first != 0) << i;
-	}
-
-	size_t m = (size_t)__builtin_popcountll(fa);
-	size_t mismatched = 0;
-	for (; fa != 0; fa &= fa - 1, fb &= fb - 1)
-		mismatched += a[__builtin_ctzll(fa)] != b[__builtin_ctzll(fb)];
-	return sim__jaro_score(m, mismatched, la, lb);
-}
-
-double sim_jaro(const char *a, size_t la, const char *b, size_t lb)
+double sim_jaro_ref(const char *a, size_t la, const char *b, size_t lb)
 {
 	uint64_t fa[SIM_WORDS], fb[SIM_WORDS];
 
@@ -96,11 +46,7 @@ double sim_jaro(const char *a, size_t la, const char *b, size_t lb)
 	if (la == 0 || lb == 0)
 		return 0.0;
 
-	size_t window = (la > lb ? la : lb) / 2;
-	window = window > 0 ? window - 1 : 0;
-	if (la <= 64 && lb <= 64)
-		return sim__jaro64(a, la, b, lb, window);
-
+	size_t window = sim__window(la, lb);
 	memset(fa, 0, (la + 63) / 64 * sizeof(fa[0]));
 	memset(fb, 0, (lb + 63) / 64 * sizeof(fb[0]));
 	size_t m = 0;
@@ -132,16 +78,10 @@ double sim_jaro(const char *a, size_t la, const char *b, size_t lb)
 	return sim__jaro_score(m, mismatched, la, lb);
 }
 
-double sim_jaro_winkler(const char *a, size_t la, const char *b, size_t lb)
+double sim_jaro_winkler_ref(const char *a, size_t la, const char *b, size_t lb)
 {
-	double jaro = sim_jaro(a, la, b, lb);
-	if (jaro <= 0.7)
-		return jaro;
-	size_t limit = sim__min(sim__min(la, lb), 4);
-	size_t l = 0;
-	while (l < limit && a[l] == b[l])
-		l++;
-	return jaro + (double)l * 0.1 * (1.0 - jaro);
+	return sim__winkler(sim_jaro_ref(a, la, b, lb),
+			    sim__prefix4(a, la, b, lb));
 }
 
 /**
@@ -176,13 +116,11 @@ static int sim__edit_prepare(const char **a, size_t *la, const char **b,
 	return -1;
 }
 
-int sim_levenshtein(const char *a, size_t la, const char *b, size_t lb, int max)
+/** Levenshtein DP of prepared strings (1 <= lb <= la, lb <= SIM_LEN_MAX). */
+static int sim__lev_dp(const char *a, size_t la, const char *b, size_t lb,
+		       int max)
 {
 	int row[2][SIM_LEN_MAX + 1];
-
-	int d = sim__edit_prepare(&a, &la, &b, &lb, max);
-	if (d >= 0)
-		return d;
 
 	int *prev = row[0], *cur = row[1];
 	for (size_t j = 0; j <= lb; j++)
@@ -205,17 +143,15 @@ int sim_levenshtein(const char *a, size_t la, const char *b, size_t lb, int max)
 		int *t = prev;
 		prev = cur, cur = t;
 	}
-	d = prev[lb];
+	int d = prev[lb];
 	return max >= 0 && d > max ? max + 1 : d;
 }
 
-int sim_osa(const char *a, size_t la, const char *b, size_t lb, int max)
+/** OSA DP of prepared strings, as sim__lev_dp. */
+static int sim__osa_dp(const char *a, size_t la, const char *b, size_t lb,
+		       int max)
 {
 	int row[3][SIM_LEN_MAX + 1];
-
-	int d = sim__edit_prepare(&a, &la, &b, &lb, max);
-	if (d >= 0)
-		return d;
 
 	int *prev2 = row[0], *prev = row[1], *cur = row[2];
 	int prev_min = 0;
@@ -243,9 +179,310 @@ int sim_osa(const char *a, size_t la, const char *b, size_t lb, int max)
 		int *t = prev2;
 		prev2 = prev, prev = cur, cur = t;
 	}
-	d = prev[lb];
+	int d = prev[lb];
 	return max >= 0 && d > max ? max + 1 : d;
 }
+
+int sim_levenshtein_ref(const char *a, size_t la, const char *b, size_t lb,
+			int max)
+{
+	int d = sim__edit_prepare(&a, &la, &b, &lb, max);
+	return d >= 0 ? d : sim__lev_dp(a, la, b, lb, max);
+}
+
+int sim_osa_ref(const char *a, size_t la, const char *b, size_t lb, int max)
+{
+	int d = sim__edit_prepare(&a, &la, &b, &lb, max);
+	return d >= 0 ? d : sim__osa_dp(a, la, b, lb, max);
+}
+
+/* ---- tables of exact quotients ------------------------------------------- */
+
+#define SIM__Q(m, l) ((l) > 0 ? (double)(m) / (double)(l) : 0.0)
+#define SIM__T(t, m) ((m) > 0 ? (double)((m) - (t)) / (double)(m) : 0.0)
+#define SIM__8(F, x, b)                                                        \
+	F(b, x), F(b + 1, x), F(b + 2, x), F(b + 3, x), F(b + 4, x),           \
+	    F(b + 5, x), F(b + 6, x), F(b + 7, x)
+#define SIM__17(F, x) SIM__8(F, x, 0), SIM__8(F, x, 8), F(16, x)
+#define SIM__33(F, x) SIM__17(F, x), SIM__8(F, x, 17), SIM__8(F, x, 25)
+#define SIM__RATIO_ROW(l, _)                                                   \
+	{                                                                      \
+		SIM__33(SIM__Q, l)                                             \
+	}
+#define SIM__TFRAC_ROW(m, _)                                                   \
+	{                                                                      \
+		SIM__17(SIM__T, m)                                             \
+	}
+#define SIM__ROWS8(R, b)                                                       \
+	R(b, 0), R(b + 1, 0), R(b + 2, 0), R(b + 3, 0), R(b + 4, 0),           \
+	    R(b + 5, 0), R(b + 6, 0), R(b + 7, 0)
+#define SIM__ROWS33(R)                                                         \
+	SIM__ROWS8(R, 0), SIM__ROWS8(R, 8), SIM__ROWS8(R, 16),                 \
+	    SIM__ROWS8(R, 24), R(32, 0)
+
+const double sim__ratio[SIM_SHORT + 1][SIM_SHORT + 1] = {
+    SIM__ROWS33(SIM__RATIO_ROW)};
+const double sim__tfrac[SIM_SHORT + 1][SIM_SHORT / 2 + 1] = {
+    SIM__ROWS33(SIM__TFRAC_ROW)};
+
+/* ---- portable bit-parallel kernels --------------------------------------- */
+
+/** Fills pm with the position masks of p (lp <= 64 bytes) for every byte
+ *  of p and of t; other entries stay undefined and are never read. */
+static void sim__pm_fill(uint64_t *pm, const char *p, size_t lp, const char *t,
+			 size_t lt)
+{
+	for (size_t i = 0; i < lt; i++)
+		pm[(unsigned char)t[i]] = 0;
+	for (size_t i = 0; i < lp; i++)
+		pm[(unsigned char)p[i]] = 0;
+	for (size_t i = 0; i < lp; i++)
+		pm[(unsigned char)p[i]] |= UINT64_C(1) << i;
+}
+
+static double sim__jaro64_scalar(const char *a, size_t la, const char *b,
+				 size_t lb)
+{
+	uint64_t pm[256], fa, fb;
+
+	sim__pm_fill(pm, a, la, b, lb);
+	size_t m = sim__jaro_flags_pm(pm, la, b, lb, &fa, &fb);
+	return sim__jaro_score_short(m, sim__mismatched(a, fa, b, fb), la, lb);
+}
+
+static int sim__edit64_scalar(const char *a, size_t la, const char *b,
+			      size_t lb, int max, int osa)
+{
+	uint64_t pm[256];
+
+	sim__pm_fill(pm, b, lb, a, la);
+	return sim__edit_pm(pm, lb, a, la, max, osa);
+}
+
+/** Jaro-Winkler of a prepared query (1..64 bytes) and b (1..64 bytes);
+ *  0.0 instead when the match count alone keeps it under cutoff. */
+static double sim__jw_pm(const struct sim_query *q, const char *b, size_t lb,
+			 double cutoff)
+{
+	uint64_t fa, fb;
+	size_t la = q->len;
+	size_t m = sim__jaro_flags_pm(q->pm, la, b, lb, &fa, &fb);
+	size_t l = sim__prefix4(q->s, la, b, lb);
+	if (cutoff > 0 &&
+	    sim__winkler(sim__jaro_score_short(m, 0, la, lb), l) < cutoff)
+		return 0.0;
+	return sim__winkler(
+	    sim__jaro_score_short(m, sim__mismatched(q->s, fa, b, fb), la, lb),
+	    l);
+}
+
+static double sim__jw_prepared_scalar(const struct sim_query *q, const char *b,
+				      size_t lb)
+{
+	return sim__jw_pm(q, b, lb, 0.0);
+}
+
+static void sim__jw_batch_scalar(const struct sim_query *q,
+				 const char *const *b, const size_t *lb,
+				 size_t n, double cutoff, double *out)
+{
+	struct sim__jw_gate gate;
+
+	sim__jw_gate_init(&gate, q->len, cutoff);
+	for (size_t i = 0; i < n; i++)
+		if (!sim__jw_settle(q, b[i], lb[i], &gate, &out[i]))
+			out[i] = sim__jw_pm(q, b[i], lb[i], cutoff);
+}
+
+static void sim__edit_batch_scalar(const struct sim_query *q,
+				   const char *const *b, const size_t *lb,
+				   size_t n, int max, int osa, int *out)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!sim__edit_settle(q, b[i], lb[i], max, osa, &out[i]))
+			out[i] =
+			    sim__edit_pm(q->pm, q->len, b[i], lb[i], max, osa);
+}
+
+const struct sim__ops sim__ops_scalar = {
+    .jaro64 = sim__jaro64_scalar,
+    .edit64 = sim__edit64_scalar,
+    .jw_prepared = sim__jw_prepared_scalar,
+    .jw_batch = sim__jw_batch_scalar,
+    .edit_batch = sim__edit_batch_scalar,
+};
+
+/* ---- instruction set choice ---------------------------------------------- */
+
+/** The kernels of each set; without x86 support in the build, all three
+ *  are the portable ones (and sim__cpu_has refuses the other two). */
+static const struct sim__ops *const sim__table[] = {
+    &sim__ops_scalar,
+#if SIM_HAVE_X86
+    &sim__ops_avx2,
+    &sim__ops_avx512,
+#else
+    &sim__ops_scalar,
+    &sim__ops_scalar,
+#endif
+};
+
+static const char *const sim__isa_names[] = {"scalar", "avx2", "avx512"};
+
+/** The enum sim_isa in use; -1 until the first kernel call. */
+static _Atomic int sim__isa = -1;
+
+static int sim__cpu_has(enum sim_isa isa)
+{
+	if (isa == SIM_ISA_SCALAR)
+		return 1;
+#if SIM_HAVE_X86
+	__builtin_cpu_init();
+	int avx2 =
+	    __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") &&
+	    __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("popcnt");
+	if (isa == SIM_ISA_AVX2)
+		return avx2;
+	if (isa == SIM_ISA_AVX512)
+		return avx2 && __builtin_cpu_supports("avx512f") &&
+		       __builtin_cpu_supports("avx512bw") &&
+		       __builtin_cpu_supports("avx512vl") &&
+		       __builtin_cpu_supports("avx512vbmi2");
+#endif
+	return 0;
+}
+
+static int sim__isa_init(void)
+{
+	int isa = SIM_ISA_AVX512;
+	while (!sim__cpu_has((enum sim_isa)isa))
+		isa--;
+	const char *env = getenv("RECONNU_SIM_ISA");
+	for (int i = SIM_ISA_SCALAR; env && i <= SIM_ISA_AVX512; i++)
+		if (strcmp(env, sim__isa_names[i]) == 0 &&
+		    sim__cpu_has((enum sim_isa)i))
+			isa = i;
+	atomic_store_explicit(&sim__isa, isa, memory_order_relaxed);
+	return isa;
+}
+
+static inline const struct sim__ops *sim__ops(void)
+{
+	int isa = atomic_load_explicit(&sim__isa, memory_order_relaxed);
+	return sim__table[isa >= 0 ? isa : sim__isa_init()];
+}
+
+enum sim_isa sim_get_isa(void)
+{
+	int isa = atomic_load_explicit(&sim__isa, memory_order_relaxed);
+	return (enum sim_isa)(isa >= 0 ? isa : sim__isa_init());
+}
+
+int sim_set_isa(enum sim_isa isa)
+{
+	if (isa < SIM_ISA_SCALAR || isa > SIM_ISA_AVX512 || !sim__cpu_has(isa))
+		return -1;
+	atomic_store_explicit(&sim__isa, (int)isa, memory_order_relaxed);
+	return 0;
+}
+
+const char *sim_isa_name(enum sim_isa isa)
+{
+	if (isa < SIM_ISA_SCALAR || isa > SIM_ISA_AVX512)
+		return NULL;
+	return sim__isa_names[isa];
+}
+
+/* ---- public kernels ------------------------------------------------------ */
+
+double sim_jaro(const char *a, size_t la, const char *b, size_t lb)
+{
+	if (la == 0 || lb == 0 || la > 64 || lb > 64)
+		return sim_jaro_ref(a, la, b, lb);
+	return sim__ops()->jaro64(a, la, b, lb);
+}
+
+double sim_jaro_winkler(const char *a, size_t la, const char *b, size_t lb)
+{
+	return sim__winkler(sim_jaro(a, la, b, lb), sim__prefix4(a, la, b, lb));
+}
+
+static int sim__edit(const char *a, size_t la, const char *b, size_t lb,
+		     int max, int osa)
+{
+	int d = sim__edit_prepare(&a, &la, &b, &lb, max);
+	if (d >= 0)
+		return d;
+	if (lb <= 64)
+		return sim__ops()->edit64(a, la, b, lb, max, osa);
+	return osa ? sim__osa_dp(a, la, b, lb, max)
+		   : sim__lev_dp(a, la, b, lb, max);
+}
+
+int sim_levenshtein(const char *a, size_t la, const char *b, size_t lb, int max)
+{
+	return sim__edit(a, la, b, lb, max, 0);
+}
+
+int sim_osa(const char *a, size_t la, const char *b, size_t lb, int max)
+{
+	return sim__edit(a, la, b, lb, max, 1);
+}
+
+void sim_query_create(struct sim_query *q, const char *s, size_t len)
+{
+	q->s = s;
+	q->len = len;
+	memset(q->head, 0, sizeof(q->head));
+	memcpy(q->head, s, sim__min(len, sizeof(q->head)));
+	memset(q->pm, 0, sizeof(q->pm));
+	for (size_t i = 0; len <= 64 && i < len; i++)
+		q->pm[(unsigned char)s[i]] |= UINT64_C(1) << i;
+}
+
+double sim_jw_prepared(const struct sim_query *q, const char *b, size_t lb)
+{
+	if (q->len == 0 || lb == 0 || q->len > 64 || lb > 64)
+		return sim_jaro_winkler_ref(q->s, q->len, b, lb);
+	return sim__ops()->jw_prepared(q, b, lb);
+}
+
+void sim_jw_batch(const struct sim_query *q, const char *const *b,
+		  const size_t *lb, size_t n, double cutoff, double *out)
+{
+	if (q->len > 0 && q->len <= 64) {
+		sim__ops()->jw_batch(q, b, lb, n, cutoff, out);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		out[i] = sim_jaro_winkler_ref(q->s, q->len, b[i], lb[i]);
+}
+
+static void sim__edit_batch(const struct sim_query *q, const char *const *b,
+			    const size_t *lb, size_t n, int max, int osa,
+			    int *out)
+{
+	if (q->len > 0 && q->len <= 64) {
+		sim__ops()->edit_batch(q, b, lb, n, max, osa, out);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		out[i] = sim__edit(q->s, q->len, b[i], lb[i], max, osa);
+}
+
+void sim_levenshtein_batch(const struct sim_query *q, const char *const *b,
+			   const size_t *lb, size_t n, int max, int *out)
+{
+	sim__edit_batch(q, b, lb, n, max, 0, out);
+}
+
+void sim_osa_batch(const struct sim_query *q, const char *const *b,
+		   const size_t *lb, size_t n, int max, int *out)
+{
+	sim__edit_batch(q, b, lb, n, max, 1, out);
+}
+
+/* ---- token sets ---------------------------------------------------------- */
 
 /** One token of a sim_token_set list: a borrowed slice of the input. */
 struct sim_token {

@@ -1,20 +1,35 @@
 /*
  * sim — string similarity kernels on byte strings (the engine compares
- * normalised ASCII). Scalar reference implementations; SIMD batch kernels
- * with run-time dispatch arrive with the performance work and must return
- * identical results.
+ * normalised ASCII).
  *
  * Lengths are in bytes; multi-byte UTF-8 sequences count byte by byte.
  * Inputs need not be NUL-terminated except for sim_token_set.
  *
- * No allocation, no globals: safe from any thread. Every kernel works in
- * fixed stack buffers, which bounds the input it looks at (SIM_LEN_MAX,
- * SIM_TOKENS_MAX below); real names and addresses are far below the bounds.
+ * Every kernel has a plain scalar reference (sim_*_ref) written as the
+ * textbook algorithm; the public kernels return results bit-for-bit
+ * identical to it, but take bit-parallel paths when the strings fit in a
+ * 64-bit word (Jaro: both strings <= 64 bytes; Levenshtein and OSA: the
+ * shorter one <= 64 bytes after the common prefix and suffix are
+ * stripped) and fall back to the reference otherwise. Those paths come in
+ * three flavours chosen at run time from the CPU (see enum sim_isa):
+ * portable C, AVX2 and AVX-512.
+ *
+ * A string compared against many (one name against a block of candidates)
+ * can be prepared once (struct sim_query): its per-byte position masks
+ * are then built once, and the batch kernels compare it with 4 (AVX2) or
+ * 8 (AVX-512) candidates at a time.
+ *
+ * No allocation. The only global is the selected instruction set, set
+ * once at first use; every kernel is safe from any thread. Kernels work in
+ * fixed stack buffers, which bounds the input they look at (SIM_LEN_MAX,
+ * SIM_TOKENS_MAX below); real names and addresses are far below the
+ * bounds.
  */
 #ifndef RECONNU_SIM_H
 #define RECONNU_SIM_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -59,6 +74,82 @@ int sim_osa(const char *a, size_t la, const char *b, size_t lb, int max);
  *  Jaro-Winkler is >= 0.9 (so "jon smith" / "john smith" scores 1).
  *  1 when both lists are empty, 0 when exactly one is. Symmetric. */
 double sim_token_set(const char *a, const char *b);
+
+/* ---- prepared query and batches ------------------------------------------ */
+
+/** A string prepared for comparison against many others. Plain data in
+ *  caller memory (about 2 KiB: keep one per query, not per pair); nothing
+ *  to destroy. */
+struct sim_query {
+	const char *s;	  /**< the string, borrowed: must outlive the query */
+	size_t len;	  /**< its length in bytes */
+	char head[64];	  /**< its first 64 bytes, zero-padded */
+	uint64_t pm[256]; /**< when len <= 64: bit i of pm[c] is set when
+			       s[i] == c; unused otherwise */
+};
+
+/** Prepares q for the string s of len bytes (borrowed, see above). */
+void sim_query_create(struct sim_query *q, const char *s, size_t len);
+
+/** sim_jaro_winkler(q->s, q->len, b, lb), bit-for-bit. */
+double sim_jw_prepared(const struct sim_query *q, const char *b, size_t lb);
+
+/**
+ * Jaro-Winkler of one query against n candidates: b[i] of lb[i] bytes.
+ * For each i, out[i] is exactly sim_jaro_winkler(q->s, q->len, b[i],
+ * lb[i]) whenever that score is >= cutoff. When the score is below
+ * cutoff, out[i] is either that exact score or 0.0 (a candidate whose
+ * length alone bounds its score under the cutoff is not compared at all).
+ * cutoff <= 0 computes every score exactly. out must not overlap the
+ * inputs.
+ */
+void sim_jw_batch(const struct sim_query *q, const char *const *b,
+		  const size_t *lb, size_t n, double cutoff, double *out);
+
+/** out[i] = sim_levenshtein(q->s, q->len, b[i], lb[i], max) for each of
+ *  the n candidates, with the same cutoff rule. */
+void sim_levenshtein_batch(const struct sim_query *q, const char *const *b,
+			   const size_t *lb, size_t n, int max, int *out);
+
+/** out[i] = sim_osa(q->s, q->len, b[i], lb[i], max) for each candidate. */
+void sim_osa_batch(const struct sim_query *q, const char *const *b,
+		   const size_t *lb, size_t n, int max, int *out);
+
+/* ---- instruction sets ---------------------------------------------------- */
+
+/** The instruction sets the bit-parallel paths can use. Every one returns
+ *  the same results; only speed differs. */
+enum sim_isa {
+	SIM_ISA_SCALAR = 0, /**< portable C on 64-bit words */
+	SIM_ISA_AVX2 = 1,   /**< AVX2, BMI1, BMI2, POPCNT */
+	SIM_ISA_AVX512 = 2, /**< the above and AVX-512 F, BW, VL, VBMI2 */
+};
+
+/** The set in use. At first use of any kernel it is the best the CPU
+ *  supports, or the one named by the environment variable
+ *  RECONNU_SIM_ISA=scalar|avx2|avx512 when the CPU supports that one. */
+enum sim_isa sim_get_isa(void);
+
+/** Forces the set the kernels use (tests, benchmarks). Takes effect for
+ *  calls that start after it returns.
+ *  @retval 0 done
+ *  @retval -1 the CPU (or this build) lacks that set; nothing changed */
+int sim_set_isa(enum sim_isa isa);
+
+/** "scalar", "avx2" or "avx512"; NULL for a value outside the enum. */
+const char *sim_isa_name(enum sim_isa isa);
+
+/* ---- references ---------------------------------------------------------- */
+
+/** The scalar textbook kernels that define the results above: window scan
+ *  over bit flags for Jaro, row-by-row DP for the edit distances (after
+ *  stripping the common prefix and suffix). Same contracts as the kernels
+ *  without the _ref suffix; slower. */
+double sim_jaro_ref(const char *a, size_t la, const char *b, size_t lb);
+double sim_jaro_winkler_ref(const char *a, size_t la, const char *b, size_t lb);
+int sim_levenshtein_ref(const char *a, size_t la, const char *b, size_t lb,
+			int max);
+int sim_osa_ref(const char *a, size_t la, const char *b, size_t lb, int max);
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,11 @@
 /*
  * test_sim — known values, algebraic properties and randomised
  * cross-checks of the similarity kernels against naive full-matrix
- * references written here.
+ * references written here; then, under every instruction set the CPU
+ * has, property checks that each fast kernel (pair, prepared, batch)
+ * returns exactly what the module's scalar reference returns, over
+ * seeded random ASCII, UTF-8, binary, repetitive and near-duplicate
+ * strings of every length from 0 to 130 bytes.
  */
 #include "sim.h"
 #include "unit.h"
@@ -81,6 +85,11 @@ static double naive_jaro(const char *a, size_t la, const char *b, size_t lb)
 	return ((double)m / (double)la + (double)m / (double)lb +
 		(double)(m - t) / m) /
 	       3;
+}
+
+static size_t sim__test_min(size_t a, size_t b)
+{
+	return a < b ? a : b;
 }
 
 static int min3(int a, int b, int c)
@@ -383,16 +392,347 @@ static void test_token_set(void)
 	is_int(bad, 0, "token_set symmetric, in [0, 1], 1 on itself");
 }
 
+/* ---- fast paths against the scalar reference ------------------------- */
+
+#define GEN_MAX 130
+
+/** Appends the UTF-8 encoding of code point cp to buf at *n, if it fits
+ *  under cap bytes. @return 0 when it did not fit. */
+static int put_utf8(char *buf, size_t *n, size_t cap, uint32_t cp)
+{
+	unsigned char u[4];
+	size_t k;
+	if (cp < 0x80) {
+		u[0] = (unsigned char)cp;
+		k = 1;
+	} else if (cp < 0x800) {
+		u[0] = (unsigned char)(0xc0 | cp >> 6);
+		u[1] = (unsigned char)(0x80 | (cp & 0x3f));
+		k = 2;
+	} else {
+		u[0] = (unsigned char)(0xe0 | cp >> 12);
+		u[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+		u[2] = (unsigned char)(0x80 | (cp & 0x3f));
+		k = 3;
+	}
+	if (*n + k > cap)
+		return 0;
+	memcpy(buf + *n, u, k);
+	*n += k;
+	return 1;
+}
+
+enum gen_kind {
+	GEN_LETTERS, /* a..z */
+	GEN_FEW,     /* 2 to 4 letters: many repeats and transpositions */
+	GEN_PRINT,   /* printable ASCII */
+	GEN_UTF8,    /* Cyrillic, Han, accented Latin and ASCII, valid */
+	GEN_BYTES,   /* any byte, NUL included */
+	GEN_REPEAT,  /* runs of one or two characters */
+	GEN_KINDS
+};
+
+/** A random string of `len` bytes (UTF-8: at most len) of one kind. */
+static size_t gen_str(char *buf, size_t len, enum gen_kind kind)
+{
+	size_t n = 0;
+	uint32_t few = 2 + rng() % 3;
+	switch (kind) {
+	case GEN_LETTERS:
+	case GEN_FEW:
+		for (; n < len; n++)
+			buf[n] =
+			    (char)('a' + rng() % (kind == GEN_FEW ? few : 26));
+		break;
+	case GEN_PRINT:
+		for (; n < len; n++)
+			buf[n] = (char)(' ' + rng() % 95);
+		break;
+	case GEN_UTF8:
+		for (int tries = 0; n < len && tries < 200; tries++) {
+			static const uint32_t base[] = {0x430, 0x4e00, 0xc0,
+							'a'};
+			static const uint32_t span[] = {32, 64, 64, 26};
+			uint32_t r = rng() % 4;
+			put_utf8(buf, &n, len, base[r] + rng() % span[r]);
+		}
+		break;
+	case GEN_BYTES:
+		for (; n < len; n++)
+			buf[n] = (char)(rng() % 256);
+		break;
+	case GEN_REPEAT:
+		for (char c = (char)('a' + rng() % 2); n < len; n++) {
+			if (rng() % 8 == 0)
+				c = (char)('a' + rng() % 2);
+			buf[n] = c;
+		}
+		break;
+	default:
+		break;
+	}
+	return n;
+}
+
+/** A near-duplicate of x: 1 to 3 random substitutions, adjacent swaps,
+ *  insertions or deletions, staying within GEN_MAX bytes. */
+static size_t gen_typo(char *y, const char *x, size_t lx)
+{
+	size_t ly = lx;
+	memcpy(y, x, lx);
+	for (int e = 1 + (int)(rng() % 3); e > 0; e--) {
+		size_t at = ly ? rng() % ly : 0;
+		switch (rng() % 4) {
+		case 0:
+			if (ly)
+				y[at] = (char)('a' + rng() % 26);
+			break;
+		case 1:
+			if (at + 1 < ly) {
+				char t = y[at];
+				y[at] = y[at + 1];
+				y[at + 1] = t;
+			}
+			break;
+		case 2:
+			if (ly < GEN_MAX) {
+				memmove(y + at + 1, y + at, ly - at);
+				y[at] = (char)('a' + rng() % 26);
+				ly++;
+			}
+			break;
+		default:
+			if (ly) {
+				memmove(y + at, y + at + 1, ly - at - 1);
+				ly--;
+			}
+		}
+	}
+	return ly;
+}
+
+/** A pair shaped like what the kernels meet: unrelated strings of one
+ *  kind, a string and its near-duplicate, or a shared prefix and suffix
+ *  around different middles. */
+static void gen_pair(char *x, size_t *lx, char *y, size_t *ly, size_t len)
+{
+	enum gen_kind kind = (enum gen_kind)(rng() % GEN_KINDS);
+	*lx = gen_str(x, len, kind);
+	switch (rng() % 3) {
+	case 0:
+		*ly = gen_str(y, rng() % (GEN_MAX + 1), kind);
+		break;
+	case 1:
+		*ly = gen_typo(y, x, *lx);
+		break;
+	default: {
+		size_t keep = *lx ? rng() % (*lx + 1) : 0;
+		size_t mid = sim__test_min(rng() % 8, GEN_MAX - keep);
+		memcpy(y, x, keep);
+		*ly = keep + gen_str(y + keep, mid, kind);
+		size_t tail = sim__test_min(*lx - keep, GEN_MAX - *ly);
+		memcpy(y + *ly, x + *lx - tail, tail);
+		*ly += tail;
+	}
+	}
+}
+
+/** One pair through every pair kernel; counts differences from the
+ *  reference in bad[0..4] (jaro, jw, prepared, levenshtein, osa). */
+static void check_pair(const char *x, size_t lx, const char *y, size_t ly,
+		       int *bad)
+{
+	static struct sim_query q;
+	int max = (int)(rng() % 9) - 1;
+	if (rng() % 8 == 0)
+		max = 1000;
+
+	if (sim_jaro(x, lx, y, ly) != sim_jaro_ref(x, lx, y, ly) &&
+	    bad[0]++ < 3)
+		printf("# jaro(\"%.*s\", \"%.*s\") differs\n", (int)lx, x,
+		       (int)ly, y);
+	double want = sim_jaro_winkler_ref(x, lx, y, ly);
+	if (sim_jaro_winkler(x, lx, y, ly) != want && bad[1]++ < 3)
+		printf("# jw(\"%.*s\", \"%.*s\") differs\n", (int)lx, x,
+		       (int)ly, y);
+	sim_query_create(&q, x, lx);
+	if (sim_jw_prepared(&q, y, ly) != want && bad[2]++ < 3)
+		printf("# jw_prepared(\"%.*s\", \"%.*s\") differs\n", (int)lx,
+		       x, (int)ly, y);
+	int lev = sim_levenshtein_ref(x, lx, y, ly, max);
+	if (sim_levenshtein(x, lx, y, ly, max) != lev && bad[3]++ < 3)
+		printf("# lev(\"%.*s\", \"%.*s\", %d) want %d\n", (int)lx, x,
+		       (int)ly, y, max, lev);
+	int osa = sim_osa_ref(x, lx, y, ly, max);
+	if (sim_osa(x, lx, y, ly, max) != osa && bad[4]++ < 3)
+		printf("# osa(\"%.*s\", \"%.*s\", %d) want %d\n", (int)lx, x,
+		       (int)ly, y, max, osa);
+}
+
+static void test_pairs_vs_ref(void)
+{
+	static char x[GEN_MAX + 1], y[GEN_MAX + 1];
+	int bad[5] = {0};
+	size_t lx, ly;
+
+	for (size_t len = 0; len <= GEN_MAX; len++)
+		for (int k = 0; k < 120; k++) {
+			gen_pair(x, &lx, y, &ly, len);
+			check_pair(x, lx, y, ly, bad);
+			check_pair(y, ly, x, lx, bad);
+		}
+	is_int(bad[0], 0, "jaro = reference on 31440 pairs, lengths 0..130");
+	is_int(bad[1], 0, "jaro_winkler = reference, bit for bit");
+	is_int(bad[2], 0, "jw_prepared = reference, bit for bit");
+	is_int(bad[3], 0, "levenshtein = reference under random cutoffs");
+	is_int(bad[4], 0, "osa = reference under random cutoffs");
+}
+
+#define BATCH 150
+
+/** One query against BATCH candidates through the batch kernels. */
+static void check_batch(const char *x, size_t lx, char (*ys)[GEN_MAX + 1],
+			int *bad)
+{
+	static struct sim_query q;
+	const char *b[BATCH];
+	size_t lb[BATCH];
+	double out[BATCH], want[BATCH];
+	int dist[BATCH];
+
+	for (size_t i = 0; i < BATCH; i++) {
+		char *y = ys[i];
+		switch (rng() % 4) {
+		case 0:
+			lb[i] = gen_typo(y, x, lx);
+			break;
+		case 1:
+			lb[i] = gen_str(y, rng() % 17,
+					(enum gen_kind)(rng() % GEN_KINDS));
+			break;
+		default:
+			lb[i] = gen_str(y, rng() % (GEN_MAX + 1),
+					(enum gen_kind)(rng() % GEN_KINDS));
+		}
+		b[i] = y;
+	}
+	sim_query_create(&q, x, lx);
+	for (size_t i = 0; i < BATCH; i++)
+		want[i] = sim_jaro_winkler_ref(x, lx, b[i], lb[i]);
+
+	/* every score exact, without a cutoff */
+	sim_jw_batch(&q, b, lb, BATCH, 0.0, out);
+	for (size_t i = 0; i < BATCH; i++)
+		if (out[i] != want[i] && bad[0]++ < 3)
+			printf("# jw_batch(\"%.*s\", \"%.*s\") = %.17g, "
+			       "want %.17g\n",
+			       (int)lx, x, (int)lb[i], b[i], out[i], want[i]);
+
+	/* a cutoff: exact at or above it, the score or 0 below; cutoffs
+	 * equal to a candidate's exact score must keep that score */
+	double cut = (rng() % 3) ? want[rng() % BATCH] : rng() % 101 / 100.0;
+	sim_jw_batch(&q, b, lb, BATCH, cut, out);
+	for (size_t i = 0; i < BATCH; i++) {
+		int good = want[i] >= cut ? out[i] == want[i]
+					  : out[i] == want[i] || out[i] == 0.0;
+		if (!good && bad[1]++ < 3)
+			printf("# jw_batch cutoff %.17g: %.17g, want %.17g\n",
+			       cut, out[i], want[i]);
+		bad[4] += want[i] < cut && out[i] == 0.0 && want[i] > 0;
+	}
+
+	int max = (int)(rng() % 6) - 1;
+	sim_levenshtein_batch(&q, b, lb, BATCH, max, dist);
+	for (size_t i = 0; i < BATCH; i++)
+		if (dist[i] != sim_levenshtein_ref(x, lx, b[i], lb[i], max) &&
+		    bad[2]++ < 3)
+			printf("# levenshtein_batch(\"%.*s\", \"%.*s\", %d)\n",
+			       (int)lx, x, (int)lb[i], b[i], max);
+	sim_osa_batch(&q, b, lb, BATCH, max, dist);
+	for (size_t i = 0; i < BATCH; i++)
+		if (dist[i] != sim_osa_ref(x, lx, b[i], lb[i], max) &&
+		    bad[3]++ < 3)
+			printf("# osa_batch(\"%.*s\", \"%.*s\", %d)\n", (int)lx,
+			       x, (int)lb[i], b[i], max);
+}
+
+static void test_batches_vs_ref(void)
+{
+	static char x[GEN_MAX + 1], ys[BATCH][GEN_MAX + 1];
+	int bad[5] = {0};
+
+	for (size_t len = 0; len <= GEN_MAX; len++)
+		for (int k = 0; k < 4; k++)
+			check_batch(
+			    x,
+			    gen_str(x, len, (enum gen_kind)(rng() % GEN_KINDS)),
+			    ys, bad);
+	is_int(bad[0], 0, "jw_batch = reference, 524 queries x 150");
+	is_int(bad[1], 0, "jw_batch keeps every score at or over the cutoff");
+	is_int(bad[2], 0, "levenshtein_batch = reference");
+	is_int(bad[3], 0, "osa_batch = reference");
+	ok(bad[4] > 0, "the cutoff skips some candidates under it");
+
+	/* batches of every size up to 20: lane tails and empty batches */
+	static struct sim_query q;
+	const char *b[20];
+	size_t lb[20];
+	double out[21];
+	int dist[21], wrong = 0;
+	sim_query_create(&q, "catherine", 9);
+	for (size_t n = 0; n <= 20; n++) {
+		out[n] = -1;
+		dist[n] = -7;
+		for (size_t i = 0; i < n; i++) {
+			b[i] = i % 2 ? "katherine" : "kathryn";
+			lb[i] = strlen(b[i]);
+		}
+		sim_jw_batch(&q, b, lb, n, 0.0, out);
+		sim_osa_batch(&q, b, lb, n, 2, dist);
+		for (size_t i = 0; i < n; i++)
+			wrong += out[i] != sim_jaro_winkler_ref("catherine", 9,
+								b[i], lb[i]) ||
+				 dist[i] != sim_osa_ref("catherine", 9, b[i],
+							lb[i], 2);
+		wrong += out[n] != -1 || dist[n] != -7;
+	}
+	is_int(wrong, 0, "batches of 0..20: right values, nothing past n");
+}
+
+static void test_isa_api(void)
+{
+	enum sim_isa was = sim_get_isa();
+	is_int(sim_set_isa(SIM_ISA_SCALAR), 0, "scalar is always available");
+	is_int(sim_get_isa(), SIM_ISA_SCALAR, "sim_get_isa reports the set");
+	is_int(sim_set_isa((enum sim_isa)7), -1, "unknown set refused");
+	is_int(sim_get_isa(), SIM_ISA_SCALAR, "a refusal changes nothing");
+	is_str(sim_isa_name(SIM_ISA_AVX512), "avx512", "set names");
+	ok(sim_isa_name((enum sim_isa)7) == NULL, "no name outside the enum");
+	sim_set_isa(was);
+}
+
 int main(void)
 {
 	unit_plan_begin();
-	test_jaro_known();
-	test_jaro_edges();
-	test_jaro_random();
-	test_edit_known();
-	test_edit_cutoff();
-	test_edit_random();
-	test_edit_long();
-	test_token_set();
+	test_isa_api();
+	for (int isa = SIM_ISA_SCALAR; isa <= SIM_ISA_AVX512; isa++) {
+		if (sim_set_isa((enum sim_isa)isa) != 0) {
+			printf("# %s: not on this CPU, skipped\n",
+			       sim_isa_name((enum sim_isa)isa));
+			continue;
+		}
+		printf("# instruction set: %s\n",
+		       sim_isa_name((enum sim_isa)isa));
+		test_jaro_known();
+		test_jaro_edges();
+		test_jaro_random();
+		test_edit_known();
+		test_edit_cutoff();
+		test_edit_random();
+		test_edit_long();
+		test_token_set();
+		test_pairs_vs_ref();
+		test_batches_vs_ref();
+	}
 	return unit_done();
 }
