@@ -3,8 +3,8 @@
  *
  * A record is built in a per-thread scratch buffer sized from an upper
  * bound of its input (so the buffer never moves while pointers into it are
- * taken), then copied into one exact-size allocation and its pointers are
- * relocated. Layout of that allocation:
+ * taken), then written as its compact image (see "compact image") and laid
+ * out from it into one exact-size allocation:
  *
  *   [struct store_rec][pointer arrays and structs][strings]
  *
@@ -52,6 +52,31 @@ static int scratch_reserve(size_t need)
 	tls_scratch = b;
 	tls_scratch_cap = need;
 	pthread_setspecific(scratch_key, b);
+	return 0;
+}
+
+/* The image a built record is laid out from (same lifetime rules). */
+static _Thread_local uint8_t *tls_image;
+static _Thread_local size_t tls_image_cap;
+static pthread_key_t image_key;
+static pthread_once_t image_once = PTHREAD_ONCE_INIT;
+
+static void image_init(void)
+{
+	pthread_key_create(&image_key, free);
+}
+
+static int image_reserve(size_t need)
+{
+	if (need <= tls_image_cap)
+		return 0;
+	pthread_once(&image_once, image_init);
+	uint8_t *b = realloc(tls_image, need);
+	if (!b)
+		return RECONNU_ENOMEM;
+	tls_image = b;
+	tls_image_cap = need;
+	pthread_setspecific(image_key, b);
 	return 0;
 }
 
@@ -454,90 +479,302 @@ static bool in_list(const char **list, size_t n, const char *s)
 	return false;
 }
 
-/* Relocates every internal pointer of a record copied by delta bytes. */
-static void rel(const void *field, ptrdiff_t delta)
-{
-	char *p;
-	memcpy(&p, field, sizeof(p));
-	if (p) {
-		p += delta;
-		memcpy((void *)field, &p, sizeof(p));
-	}
-}
-#define REL(field) rel(&(field), delta)
+/* ---- compact image -------------------------------------------------- */
 
-static void relocate(struct store_rec *r, ptrdiff_t delta)
+/*
+ * A record's image: its scalars, list sizes and every string it holds,
+ * position-independent (see store.h). Layout, little-endian:
+ *
+ *   u8 version=1 | u8 gender | u8 raw counts[6] | u8 normalised counts[4] |
+ *   i16 birth year | i8 month | i8 day | char birth_digits[8] |
+ *   i64 updated_at | u32 string bytes |
+ *   (i32 granted, i64 at) per consent |
+ *   bitmap, one bit per raw string slot: 1 = NULL |
+ *   strings: every present string NUL-terminated, in slot order.
+ *
+ * Raw counts: emails, phones, addresses, identifiers, consents,
+ * attributes; normalised: emails, phones, addresses, identifiers. The
+ * slot order is fixed by rec_slots, the one list both directions use.
+ *
+ * A stored record is always laid out from its image in one allocation:
+ *
+ *   [struct store_rec][raw arrays][normalised arrays][strings]
+ *
+ * so a record built from input and one loaded from an image are the
+ * same bytes apart from the addresses.
+ */
+enum { IMG_VERSION = 1, IMG_HEAD = 36, IMG_CONSENT = 12 };
+enum { RAW_EM, RAW_PH, RAW_AD, RAW_ID, RAW_CO, RAW_AT, N_RAW };
+enum { NORM_EM, NORM_PH, NORM_AD, NORM_ID, N_NORM };
+/* slots of a record with every list full: 8 + 64 + 64 + 6×64 + 2×64 + 64
+ * + 2×128 raw, 4 + 64 + 64 + 4×64 + 64 normalised */
+enum { MAX_SLOTS = 8 + 64 * 13 + 256 + 4 + 64 * 7 };
+enum { RAW_TOP = 8 }; /* raw slots before the lists */
+
+/* Addresses of every string field of r in slot order (raw ones first:
+ * n_raw of them); the lists must already be in place. @retval slots. */
+static size_t rec_slots(struct store_rec *r, const char **slot[MAX_SLOTS],
+			size_t *n_raw)
 {
 	reconnu_record *w = &r->raw;
-	REL(w->source);
-	REL(w->source_id);
-	REL(w->given_name);
-	REL(w->family_name);
-	REL(w->full_name);
-	REL(w->birth_date);
-	REL(w->gender);
-	REL(w->country);
-	REL(w->emails);
+	size_t n = 0;
+	slot[n++] = &w->source;
+	slot[n++] = &w->source_id;
+	slot[n++] = &w->given_name;
+	slot[n++] = &w->family_name;
+	slot[n++] = &w->full_name;
+	slot[n++] = &w->birth_date;
+	slot[n++] = &w->gender;
+	slot[n++] = &w->country;
 	for (size_t i = 0; i < w->n_emails; i++)
-		REL(((const char **)w->emails)[i]);
-	REL(w->phones);
+		slot[n++] = (const char **)&w->emails[i];
 	for (size_t i = 0; i < w->n_phones; i++)
-		REL(((const char **)w->phones)[i]);
-	REL(w->addresses);
+		slot[n++] = (const char **)&w->phones[i];
 	for (size_t i = 0; i < w->n_addresses; i++) {
 		reconnu_address *a = (reconnu_address *)&w->addresses[i];
-		REL(a->line1);
-		REL(a->line2);
-		REL(a->city);
-		REL(a->postcode);
-		REL(a->region);
-		REL(a->country);
+		slot[n++] = &a->line1;
+		slot[n++] = &a->line2;
+		slot[n++] = &a->city;
+		slot[n++] = &a->postcode;
+		slot[n++] = &a->region;
+		slot[n++] = &a->country;
 	}
-	REL(w->identifiers);
 	for (size_t i = 0; i < w->n_identifiers; i++) {
 		reconnu_identifier *d = (reconnu_identifier *)&w->identifiers[i];
-		REL(d->type);
-		REL(d->value);
+		slot[n++] = &d->type;
+		slot[n++] = &d->value;
 	}
-	REL(w->consents);
 	for (size_t i = 0; i < w->n_consents; i++)
-		REL(((reconnu_consent *)w->consents)[i].channel);
-	REL(w->attributes);
+		slot[n++] = &((reconnu_consent *)&w->consents[i])->channel;
 	for (size_t i = 0; i < w->n_attributes; i++) {
 		reconnu_attr *a = (reconnu_attr *)&w->attributes[i];
-		REL(a->key);
-		REL(a->value);
+		slot[n++] = &a->key;
+		slot[n++] = &a->value;
 	}
-	REL(r->given);
-	REL(r->family);
-	REL(r->given_phon);
-	REL(r->family_phon);
-	REL(r->emails);
+	*n_raw = n;
+	slot[n++] = &r->given;
+	slot[n++] = &r->family;
+	slot[n++] = &r->given_phon;
+	slot[n++] = &r->family_phon;
 	for (size_t i = 0; i < r->n_emails; i++)
-		REL(r->emails[i]);
-	REL(r->phones);
+		slot[n++] = &r->emails[i];
 	for (size_t i = 0; i < r->n_phones; i++)
-		REL(r->phones[i]);
-	REL(r->addrs);
+		slot[n++] = &r->phones[i];
 	for (size_t i = 0; i < r->n_addrs; i++) {
-		REL(r->addrs[i].line);
-		REL(r->addrs[i].city);
-		REL(r->addrs[i].postcode);
-		REL(r->addrs[i].country);
+		struct store_addr *a = &r->addrs[i];
+		slot[n++] = &a->line;
+		slot[n++] = &a->city;
+		slot[n++] = &a->postcode;
+		slot[n++] = &a->country;
 	}
-	REL(r->ids);
 	for (size_t i = 0; i < r->n_ids; i++)
-		REL(r->ids[i]);
+		slot[n++] = &r->ids[i];
+	return n;
 }
 
-/* Strings that point at the static "" must not be relocated: pack them. */
-static const char *own(struct pack *p, const char *s)
+static size_t raw_slots(const uint8_t *c)
 {
-	if (s && !*s) {
-		char *d = pack_alloc(p, 1);
-		return d ? d : s;
+	return RAW_TOP + c[RAW_EM] + c[RAW_PH] + 6 * (size_t)c[RAW_AD] +
+	       2 * (size_t)c[RAW_ID] + c[RAW_CO] + 2 * (size_t)c[RAW_AT];
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
+}
+
+size_t store_rec_image_size(const struct store_rec *r)
+{
+	const char **slot[MAX_SLOTS];
+	size_t n_raw, n = rec_slots((struct store_rec *)r, slot, &n_raw);
+	size_t bytes =
+	    IMG_HEAD + IMG_CONSENT * r->raw.n_consents + (n_raw + 7) / 8;
+	for (size_t i = 0; i < n; i++)
+		if (*slot[i])
+			bytes += strlen(*slot[i]) + 1;
+	return bytes;
+}
+
+size_t store_rec_image(const struct store_rec *r, uint8_t *out)
+{
+	const reconnu_record *w = &r->raw;
+	const char **slot[MAX_SLOTS];
+	size_t n_raw, n = rec_slots((struct store_rec *)r, slot, &n_raw);
+	uint8_t *p = out;
+	p[0] = IMG_VERSION;
+	p[1] = (uint8_t)r->gender;
+	uint8_t *c = p + 2;
+	c[RAW_EM] = (uint8_t)w->n_emails;
+	c[RAW_PH] = (uint8_t)w->n_phones;
+	c[RAW_AD] = (uint8_t)w->n_addresses;
+	c[RAW_ID] = (uint8_t)w->n_identifiers;
+	c[RAW_CO] = (uint8_t)w->n_consents;
+	c[RAW_AT] = (uint8_t)w->n_attributes;
+	c += N_RAW;
+	c[NORM_EM] = r->n_emails;
+	c[NORM_PH] = r->n_phones;
+	c[NORM_AD] = r->n_addrs;
+	c[NORM_ID] = r->n_ids;
+	put16(p + 12, (uint16_t)r->birth.year);
+	p[14] = (uint8_t)r->birth.month;
+	p[15] = (uint8_t)r->birth.day;
+	memcpy(p + 16, r->birth_digits, 8);
+	put64(p + 24, (uint64_t)r->updated_at);
+	p += IMG_HEAD;
+	for (size_t i = 0; i < w->n_consents; i++, p += IMG_CONSENT) {
+		put32(p, (uint32_t)w->consents[i].granted);
+		put64(p + 4, (uint64_t)w->consents[i].at);
 	}
-	return s;
+	uint8_t *nulls = p;
+	memset(nulls, 0, (n_raw + 7) / 8);
+	p += (n_raw + 7) / 8;
+	uint8_t *strings = p;
+	for (size_t i = 0; i < n; i++) {
+		const char *s = *slot[i];
+		if (!s) {
+			nulls[i / 8] |= (uint8_t)(1u << (i % 8)); /* raw only */
+			continue;
+		}
+		size_t k = strlen(s) + 1;
+		memcpy(p, s, k);
+		p += k;
+	}
+	put32(out + 32, (uint32_t)(p - strings));
+	return (size_t)(p - out);
+}
+
+int store_rec_from_image(const void *img, size_t n, struct store_rec **out)
+{
+	const uint8_t *p = img, *end = p + n;
+	*out = NULL;
+	if (n < IMG_HEAD || p[0] != IMG_VERSION)
+		return RECONNU_EINVAL;
+	const uint8_t *c = p + 2, *cn = c + N_RAW;
+	if (c[RAW_EM] > RECONNU_MAX_LIST || c[RAW_PH] > RECONNU_MAX_LIST ||
+	    c[RAW_AD] > RECONNU_MAX_LIST || c[RAW_ID] > RECONNU_MAX_LIST ||
+	    c[RAW_CO] > RECONNU_MAX_LIST ||
+	    c[RAW_AT] > RECONNU_MAX_ATTRIBUTES || cn[NORM_EM] > c[RAW_EM] ||
+	    cn[NORM_PH] > c[RAW_PH] || cn[NORM_AD] > c[RAW_AD] ||
+	    cn[NORM_ID] > c[RAW_ID])
+		return RECONNU_EINVAL;
+	size_t n_raw = raw_slots(c);
+	size_t head =
+	    IMG_HEAD + IMG_CONSENT * (size_t)c[RAW_CO] + (n_raw + 7) / 8;
+	uint32_t n_str = get32(p + 32);
+	if (head > n || n - head != n_str || !n_str || end[-1])
+		return RECONNU_EINVAL;
+
+	size_t a_raw = sizeof(char *) * ((size_t)c[RAW_EM] + c[RAW_PH]) +
+		       sizeof(reconnu_address) * c[RAW_AD] +
+		       sizeof(reconnu_identifier) * c[RAW_ID] +
+		       sizeof(reconnu_consent) * c[RAW_CO] +
+		       sizeof(reconnu_attr) * c[RAW_AT];
+	size_t a_norm =
+	    sizeof(char *) * ((size_t)cn[NORM_EM] + cn[NORM_PH] + cn[NORM_ID]) +
+	    sizeof(struct store_addr) * cn[NORM_AD];
+	size_t fixed = sizeof(struct store_rec) + a_raw + a_norm;
+	struct store_rec *r = malloc(fixed + n_str);
+	if (!r)
+		return RECONNU_ENOMEM;
+	memset(r, 0, fixed);
+	char *strings = (char *)r + fixed;
+	memcpy(strings, p + head, n_str);
+
+	/* arrays, in layout order */
+	char *a = (char *)(r + 1);
+#define TAKE(field, count, type)                                               \
+	do {                                                                   \
+		if (count) {                                                   \
+			field = (void *)a;                                     \
+			a += (size_t)(count) * sizeof(type);                   \
+		}                                                              \
+	} while (0)
+	reconnu_record *w = &r->raw;
+	TAKE(w->emails, c[RAW_EM], char *);
+	TAKE(w->phones, c[RAW_PH], char *);
+	TAKE(w->addresses, c[RAW_AD], reconnu_address);
+	TAKE(w->identifiers, c[RAW_ID], reconnu_identifier);
+	TAKE(w->consents, c[RAW_CO], reconnu_consent);
+	TAKE(w->attributes, c[RAW_AT], reconnu_attr);
+	TAKE(r->emails, cn[NORM_EM], char *);
+	TAKE(r->phones, cn[NORM_PH], char *);
+	TAKE(r->addrs, cn[NORM_AD], struct store_addr);
+	TAKE(r->ids, cn[NORM_ID], char *);
+#undef TAKE
+	w->n_emails = c[RAW_EM];
+	w->n_phones = c[RAW_PH];
+	w->n_addresses = c[RAW_AD];
+	w->n_identifiers = c[RAW_ID];
+	w->n_consents = c[RAW_CO];
+	w->n_attributes = c[RAW_AT];
+	r->n_emails = cn[NORM_EM];
+	r->n_phones = cn[NORM_PH];
+	r->n_addrs = cn[NORM_AD];
+	r->n_ids = cn[NORM_ID];
+
+	/* scalars */
+	r->id = STORE_NONE;
+	r->gender = (char)p[1];
+	r->birth.year = (int16_t)(p[12] | p[13] << 8);
+	r->birth.month = (int8_t)p[14];
+	r->birth.day = (int8_t)p[15];
+	memcpy(r->birth_digits, p + 16, 8);
+	r->updated_at = w->updated_at = (int64_t)get64(p + 24);
+	const uint8_t *q = p + IMG_HEAD;
+	for (size_t i = 0; i < w->n_consents; i++, q += IMG_CONSENT) {
+		reconnu_consent *k = (reconnu_consent *)&w->consents[i];
+		k->granted = (int)get32(q);
+		k->at = (int64_t)get64(q + 4);
+	}
+	const uint8_t *nulls = q;
+
+	/* strings: each slot takes the next one, or NULL by the bitmap */
+	const char **slot[MAX_SLOTS];
+	size_t raw, ns = rec_slots(r, slot, &raw);
+	const char *s = strings, *s_end = strings + n_str;
+	for (size_t i = 0; i < ns; i++) {
+		if (i < raw && nulls[i / 8] >> (i % 8) & 1)
+			continue;
+		const char *z =
+		    s < s_end ? memchr(s, 0, (size_t)(s_end - s)) : NULL;
+		if (!z) {
+			free(r);
+			return RECONNU_EINVAL;
+		}
+		*slot[i] = s;
+		s = z + 1;
+	}
+	if (s != s_end) {
+		free(r);
+		return RECONNU_EINVAL;
+	}
+	r->bytes = fixed + n_str;
+	*out = r;
+	return 0;
 }
 
 int store_rec_build(const reconnu_record *in, int require_key,
@@ -673,10 +910,10 @@ int store_rec_build(const reconnu_record *in, int require_key,
 			    norm_country(s->country, acc, sizeof(acc)) <= 0)
 				acc[0] = 0;
 			tls_pc_country = acc[0] ? acc : (cc[0] ? cc : NULL);
-			a->line = own(&p, pack_norm(&p, norm_text, line));
-			a->city = own(&p, pack_norm(&p, norm_text, s->city));
+			a->line = pack_norm(&p, norm_text, line);
+			a->city = pack_norm(&p, norm_text, s->city);
 			a->postcode =
-				own(&p, pack_norm(&p, norm_postcode_cc, s->postcode));
+			    pack_norm(&p, norm_postcode_cc, s->postcode);
 			a->country = pack_str(&p, acc[0] ? acc : cc);
 			if (*a->line || *a->city || *a->postcode)
 				r->n_addrs++;
@@ -692,19 +929,13 @@ int store_rec_build(const reconnu_record *in, int require_key,
 				r->ids[r->n_ids++] = pack_str(&p, buf);
 		}
 	}
-	r->given = own(&p, r->given);
-	r->family = own(&p, r->family);
-	r->given_phon = own(&p, r->given_phon);
-	r->family_phon = own(&p, r->family_phon);
-
-	struct store_rec *final = malloc(p.len);
-	if (!final)
+	/* the stored form is the one an image gives: one code path lays out
+	 * records built here and records loaded from a snapshot */
+	size_t n = store_rec_image_size(r);
+	if (image_reserve(n))
 		return RECONNU_ENOMEM;
-	memcpy(final, p.buf, p.len);
-	relocate(final, (char *)final - p.buf);
-	final->bytes = p.len;
-	*out = final;
-	return 0;
+	store_rec_image(r, tls_image);
+	return store_rec_from_image(tls_image, n, out);
 }
 
 void store_rec_delete(struct store_rec *r)
@@ -946,5 +1177,36 @@ int store_restore(struct store *st, struct store_rec *rec, uint32_t id,
 	st->used++;
 	st->live++;
 	st->bytes += rec->bytes;
+	return 0;
+}
+
+int store_restore_reserve(struct store *st, uint32_t id_limit, uint64_t n)
+{
+	if (id_limit > st->cap_ids) {
+		struct store_rec **nr =
+		    realloc(st->recs, (size_t)id_limit * sizeof(*nr));
+		if (!nr)
+			return RECONNU_ENOMEM;
+		st->recs = nr;
+		st->cap_ids = id_limit;
+	}
+	while ((st->used + n) * 10 > (st->mask + 1) * 7)
+		if (grow_slots(st))
+			return RECONNU_ENOMEM;
+	return 0;
+}
+
+int store_restore_end(struct store *st, uint32_t id_limit)
+{
+	if (id_limit > st->cap_ids) {
+		struct store_rec **nr =
+		    realloc(st->recs, (size_t)id_limit * sizeof(*nr));
+		if (!nr)
+			return RECONNU_ENOMEM;
+		st->recs = nr;
+		st->cap_ids = id_limit;
+	}
+	while (st->n_ids < id_limit)
+		st->recs[st->n_ids++] = NULL;
 	return 0;
 }

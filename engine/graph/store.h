@@ -69,6 +69,24 @@ int store_rec_build(const reconnu_record *in, int require_key,
 		    struct store_rec **out, char *msg, size_t msg_cap);
 void store_rec_delete(struct store_rec *r);
 
+/*
+ * Images: a record as position-independent bytes (scalars, list sizes,
+ * every string, raw and normalised), for snapshots. Loading an image
+ * costs one allocation and a copy: nothing is validated or normalised
+ * again, so a record comes back exactly as it was stored (normalised by
+ * the code that stored it). The raw input is part of the image, so a
+ * later format can always rebuild the normalised forms from it.
+ * id, created and seq are not part of the image (the caller keeps them).
+ */
+/** Bytes store_rec_image will write. */
+size_t store_rec_image_size(const struct store_rec *r);
+/** Writes r's image (store_rec_image_size bytes). @retval bytes. */
+size_t store_rec_image(const struct store_rec *r, uint8_t *out);
+/** A new record (not yet stored) from an image of n bytes.
+ *  @retval 0, RECONNU_EINVAL not an image (framing, counts, strings),
+ *  RECONNU_ENOMEM. */
+int store_rec_from_image(const void *img, size_t n, struct store_rec **out);
+
 struct store;
 
 struct store *store_new(void);
@@ -104,6 +122,13 @@ uint64_t store_next_seq(const struct store *st);
 void store_set_next_seq(struct store *st, uint64_t seq);
 int store_restore(struct store *st, struct store_rec *rec, uint32_t id,
 		  uint64_t created, uint64_t seq);
+/** After restoring: ids keep going from id_limit (the highest ids may
+ *  belong to deleted records). @retval 0 or RECONNU_ENOMEM. */
+int store_restore_end(struct store *st, uint32_t id_limit);
+/** Room for ids below id_limit and n records, so that restoring them
+ *  does not grow the tables again and again. @retval 0 or RECONNU_ENOMEM
+ *  (the store is unchanged; restoring still works, slower). */
+int store_restore_reserve(struct store *st, uint32_t id_limit, uint64_t n);
 
 /** Highest id ever handed out + 1 (ids are below this). */
 uint32_t store_id_limit(const struct store *st);
