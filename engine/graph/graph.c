@@ -134,7 +134,60 @@ struct graph {
 	uint64_t n_edges, n_possible, merges, splits, bytes;
 	uint32_t *scratch; /**< BFS queue / marks for splits */
 	uint32_t scratch_cap;
+	/* read view (graph.h): entity view fields are current when their
+	 * view equals view_id */
+	uint64_t view_id;
+	int view_open;
+	graph_save_fn view_save;
+	void *view_ctx;
 };
+
+enum {
+	VIEW_LISTED = 1, /**< handed out by graph_view_list */
+	VIEW_SAVED = 2,	 /**< handed to save (or born in the view) */
+};
+
+static uint8_t view_bits(const struct graph *g, const struct graph_entity *e)
+{
+	return e->view == g->view_id ? e->view_bits : 0;
+}
+
+/* Before the first change to e while a view is open: let the view save it
+ * as it was. */
+static void touch(struct graph *g, struct graph_entity *e)
+{
+	if (!g->view_open || !e || view_bits(g, e) & VIEW_SAVED)
+		return;
+	g->view_save(g->view_ctx, g, e);
+	e->view_bits = view_bits(g, e) | VIEW_SAVED;
+	e->view = g->view_id;
+}
+
+void graph_view_open(struct graph *g, graph_save_fn save, void *ctx)
+{
+	g->view_id++;
+	g->view_open = 1;
+	g->view_save = save;
+	g->view_ctx = ctx;
+}
+
+void graph_view_close(struct graph *g)
+{
+	g->view_open = 0;
+	g->view_save = NULL;
+	g->view_ctx = NULL;
+}
+
+int graph_view_list(struct graph *g, const struct graph_entity *ce)
+{
+	struct graph_entity *e = (struct graph_entity *)ce;
+	uint8_t b = view_bits(g, e);
+	if (!g->view_open || b & VIEW_LISTED)
+		return 0;
+	e->view_bits = b | VIEW_LISTED;
+	e->view = g->view_id;
+	return 1;
+}
 
 struct graph *graph_new(void)
 {
@@ -230,6 +283,10 @@ static struct graph_entity *entity_new(struct graph *g)
 	if (!e)
 		return NULL;
 	e->created_op = g->op;
+	if (g->view_open) { /* not part of the open view */
+		e->view = g->view_id;
+		e->view_bits = VIEW_LISTED | VIEW_SAVED;
+	}
 	return e;
 }
 
@@ -351,6 +408,12 @@ int graph_insert(struct graph *g, uint32_t rec, const struct graph_link *links,
 			goto oom;
 	}
 
+	/* the open view keeps what changes: every linked record's entity
+	 * (the joined ones among them) */
+	for (size_t i = 0; i < n_links; i++)
+		touch(g, links[i].rec < g->rec_cap ? g->rec_ent[links[i].rec]
+						   : NULL);
+
 	/* commit */
 	if (fresh)
 		entity_register(g, fresh);
@@ -402,13 +465,18 @@ int graph_remove(struct graph *g, uint32_t rec, struct graph_change *out)
 	struct graph_entity *e = rec < g->rec_cap ? g->rec_ent[rec] : NULL;
 	if (!e)
 		return -2;
+	/* the open view keeps what changes (even if the change then fails:
+	 * the caller may go on changing the record) */
+	struct edge_list *l = &g->edges[rec];
+	touch(g, e);
+	for (uint32_t i = 0; i < l->n; i++)
+		touch(g, g->rec_ent[l->e[i].other]);
 	uint32_t n = e->n_members - 1;
 	if (grow((void **)&g->scratch, &g->scratch_cap, 2 * e->n_members + 2,
 		 sizeof(uint32_t)))
 		return -1;
 
 	/* drop the record and its edges */
-	struct edge_list *l = &g->edges[rec];
 	for (uint32_t i = 0; i < l->n; i++) {
 		edge_drop(g, l->e[i].other, rec);
 		if (l->e[i].kind == GRAPH_LINK)
@@ -624,4 +692,73 @@ int graph_restore_edge(struct graph *g, uint32_t a, uint32_t b, float weight,
 	else
 		g->n_possible++;
 	return 0;
+}
+
+int graph_restore_edges(struct graph *g, uint32_t rec,
+			const struct graph_edge *edges, uint32_t n)
+{
+	if (reserve_recs(g, rec))
+		return -1;
+	struct edge_list *l = &g->edges[rec];
+	if (l->n)
+		return -2;
+	for (uint32_t i = 0; i < n; i++)
+		if (edges[i].other == rec)
+			return -2;
+	if (!n)
+		return 0;
+	if (grow((void **)&l->e, &l->cap, n, sizeof(struct graph_edge)))
+		return -1;
+	memcpy(l->e, edges, (size_t)n * sizeof(*edges));
+	l->n = n;
+	for (uint32_t i = 0; i < n; i++) {
+		if (edges[i].other < rec)
+			continue;
+		if (edges[i].kind == GRAPH_LINK)
+			g->n_edges++;
+		else
+			g->n_possible++;
+	}
+	return 0;
+}
+
+void graph_set_history(struct graph *g, uint64_t merges, uint64_t splits)
+{
+	g->merges = merges;
+	g->splits = splits;
+}
+
+int graph_restore_reserve(struct graph *g, uint32_t rec_limit,
+			  uint64_t n_entities, uint64_t n_aliases)
+{
+	if ((rec_limit && reserve_recs(g, rec_limit - 1)) ||
+	    map_reserve(&g->entities, n_entities) ||
+	    map_reserve(&g->aliases, n_aliases))
+		return -1;
+	return 0;
+}
+
+int graph_restore_check(const struct graph *g, uint32_t rec_limit,
+			int (*has_rec)(void *ctx, uint32_t rec), void *ctx)
+{
+	uint32_t lim = rec_limit > g->rec_cap ? g->rec_cap : rec_limit;
+	for (uint32_t r = lim; r < g->rec_cap; r++)
+		if (g->rec_ent[r] || g->edges[r].n)
+			return -1;
+	for (uint32_t r = lim; r < rec_limit; r++)
+		if (has_rec(ctx, r))
+			return -1;
+	/* each edge twice, once from each end, between live records */
+	uint64_t ends = 0;
+	for (uint32_t r = 0; r < lim; r++) {
+		int there = has_rec(ctx, r);
+		if (there != (g->rec_ent[r] != NULL))
+			return -1;
+		const struct edge_list *l = &g->edges[r];
+		for (uint32_t i = 0; i < l->n; i++)
+			if (l->e[i].other >= lim || !g->rec_ent[l->e[i].other])
+				return -1;
+		ends += l->n;
+	}
+	return ends == 2 * (g->n_edges + g->n_possible) ? 0 : -1;
 }

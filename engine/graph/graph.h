@@ -44,6 +44,8 @@ struct graph_entity {
 	uint32_t n_aliases, cap_aliases;
 	uint64_t created_op; /**< graph op that created it */
 	uint64_t changed_op; /**< last op that bumped the version */
+	uint64_t view;	     /**< read view view_bits belong to (graph.c) */
+	uint8_t view_bits;
 };
 
 /** A candidate link handed to graph_insert. */
@@ -112,6 +114,45 @@ int graph_restore_entity(struct graph *g, uint64_t id, uint64_t version,
 /** Puts an edge back, in both records' lists. @retval 0 or -1 ENOMEM. */
 int graph_restore_edge(struct graph *g, uint32_t a, uint32_t b, float weight,
 		       uint8_t kind);
+/** Puts rec's whole edge list back as it was (same order); the other
+ *  direction of each edge comes with the other record's list, so an edge
+ *  is counted once, from its smaller record id.
+ *  @retval 0, -1 ENOMEM, -2 rec already has edges or an edge is a loop. */
+int graph_restore_edges(struct graph *g, uint32_t rec,
+			const struct graph_edge *edges, uint32_t n);
+/** Merges and splits so far (also in graph_get_stats), for snapshots. */
+void graph_set_history(struct graph *g, uint64_t merges, uint64_t splits);
+/** Room for records below rec_limit, n_entities and n_aliases, so that a
+ *  restore does not grow tables again and again. @retval 0 or -1 ENOMEM
+ *  (nothing to undo: restoring still works). */
+int graph_restore_reserve(struct graph *g, uint32_t rec_limit,
+			  uint64_t n_entities, uint64_t n_aliases);
+/** After a restore: a record has an entity exactly when has_rec says it
+ *  exists (none at or past rec_limit), every edge joins live records and
+ *  every edge was restored from both ends.
+ *  @retval 0, or -1 (the restored data does not hold together). */
+int graph_restore_check(const struct graph *g, uint32_t rec_limit,
+			int (*has_rec)(void *ctx, uint32_t rec), void *ctx);
+
+/* ---- snapshot support: read view ------------------------------------ */
+/*
+ * A read view lets a snapshot be written while writers go on. While a
+ * view is open, the graph calls save once for each entity that existed
+ * when the view opened, just before the first change to it, to its
+ * members or aliases, or to any edge of its members — with the entity
+ * still as it was. An entity that is never changed stays as it was, and
+ * can be read (under the engine's read lock) at any time until the view
+ * closes. Entities created while the view is open are not part of it.
+ */
+typedef void (*graph_save_fn)(void *ctx, struct graph *g,
+			      const struct graph_entity *e);
+/** Opens the view (one at a time); the caller excludes writers. */
+void graph_view_open(struct graph *g, graph_save_fn save, void *ctx);
+void graph_view_close(struct graph *g);
+/** 1 the first time e is listed in the open view (then never again),
+ *  0 when listed before or not part of the view. Writes e's view fields
+ *  only: call it with writers excluded (readers may go on). */
+int graph_view_list(struct graph *g, const struct graph_entity *e);
 
 struct graph_stats {
 	uint64_t entities, aliases, edges, possible, merges, splits, bytes;
