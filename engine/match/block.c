@@ -152,10 +152,10 @@ uint64_t block_key(char kind, const char *s, size_t len)
 	return h != 0 ? h : 1;
 }
 
-/** Doubles the table. @retval 0 ok, -1 ENOMEM (table unchanged). */
-static int block__grow(struct block_index *idx)
+/** Rehashes into 1 << bits slots. @retval 0 ok, -1 ENOMEM (table
+ *  unchanged). */
+static int block__resize(struct block_index *idx, unsigned bits)
 {
-	unsigned bits = idx->bits + 1;
 	size_t size = (size_t)1 << bits;
 	struct block_slot *slots =
 	    block__realloc(NULL, size * sizeof(struct block_slot));
@@ -176,6 +176,20 @@ static int block__grow(struct block_index *idx)
 	idx->slots = slots;
 	idx->bits = bits;
 	return 0;
+}
+
+/** Doubles the table. @retval 0 ok, -1 ENOMEM (table unchanged). */
+static int block__grow(struct block_index *idx)
+{
+	return block__resize(idx, idx->bits + 1);
+}
+
+int block_index_reserve(struct block_index *idx, uint64_t keys)
+{
+	unsigned bits = idx->bits;
+	while (bits < 63 && keys * 10 > ((uint64_t)1 << bits) * 7)
+		bits++;
+	return bits == idx->bits ? 0 : block__resize(idx, bits);
 }
 
 /** Appends rec to the list of s, spilling or growing the heap array.
@@ -265,6 +279,11 @@ int block_index_add(struct block_index *idx, uint64_t key, uint32_t rec)
 	idx->postings++;
 	idx->oversized += s->n == (uint64_t)idx->cap + 1;
 	return 0;
+}
+
+void block_index_prefetch(const struct block_index *idx, uint64_t key)
+{
+	__builtin_prefetch(&idx->slots[block__home(key, idx->bits)], 1);
 }
 
 /** Empties slot s and closes the hole by backward shift. */

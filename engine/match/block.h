@@ -28,6 +28,11 @@ struct block_index;
 struct block_index *block_index_new(uint32_t cap);
 void block_index_delete(struct block_index *idx);
 
+/** Room for keys distinct keys, so that adding them does not rehash the
+ *  table again and again (a bulk load). @retval 0 ok, -1 ENOMEM (index
+ *  unchanged; adding still works). */
+int block_index_reserve(struct block_index *idx, uint64_t keys);
+
 /** Hash of a blocking key: a kind tag (e.g. 'e' email) and a string,
  *  XXH3_64bits seeded with kind. Never 0 (0 maps to 1), though the index
  *  accepts any 64-bit key, 0 included. */
@@ -39,6 +44,10 @@ uint64_t block_key(char kind, const char *s, size_t len);
  *  record) moves the tail of the list.
  *  @retval 0 ok, -1 ENOMEM (index unchanged). */
 int block_index_add(struct block_index *idx, uint64_t key, uint32_t rec);
+/** Hints that key is about to be added or probed: starts loading its
+ *  slot into the cache (adding many keys, prefetch them all first so the
+ *  cache misses overlap). No effect on the index. */
+void block_index_prefetch(const struct block_index *idx, uint64_t key);
 /** Removes rec from key's list (binary search, then the tail of the list
  *  moves); absent is a no-op. */
 void block_index_remove(struct block_index *idx, uint64_t key, uint32_t rec);
