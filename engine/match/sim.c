@@ -84,38 +84,6 @@ double sim_jaro_winkler_ref(const char *a, size_t la, const char *b, size_t lb)
 			    sim__prefix4(a, la, b, lb));
 }
 
-/**
- * Shared set-up of the edit distances: strips the common prefix and
- * suffix, orders the pair so that *b is the shorter one, applies the
- * SIM_LEN_MAX bound and the length-difference cutoff.
- * @retval -1 the DP must run; otherwise the final distance.
- */
-static int sim__edit_prepare(const char **a, size_t *la, const char **b,
-			     size_t *lb, int max)
-{
-	while (*la > 0 && *lb > 0 && **a == **b) {
-		(*a)++, (*b)++;
-		(*la)--, (*lb)--;
-	}
-	while (*la > 0 && *lb > 0 && (*a)[*la - 1] == (*b)[*lb - 1])
-		(*la)--, (*lb)--;
-	if (*la < *lb) {
-		const char *p = *a;
-		size_t l = *la;
-		*a = *b, *la = *lb;
-		*b = p, *lb = l;
-	}
-	if (*lb > SIM_LEN_MAX) {
-		*la = SIM_LEN_MAX;
-		*lb = SIM_LEN_MAX;
-	}
-	if (max >= 0 && *la - *lb > (size_t)max)
-		return max + 1;
-	if (*lb == 0)
-		return (int)*la;
-	return -1;
-}
-
 /** Levenshtein DP of prepared strings (1 <= lb <= la, lb <= SIM_LEN_MAX). */
 static int sim__lev_dp(const char *a, size_t la, const char *b, size_t lb,
 		       int max)
@@ -227,19 +195,6 @@ const double sim__tfrac[SIM_SHORT + 1][SIM_SHORT / 2 + 1] = {
 
 /* ---- portable bit-parallel kernels --------------------------------------- */
 
-/** Fills pm with the position masks of p (lp <= 64 bytes) for every byte
- *  of p and of t; other entries stay undefined and are never read. */
-static void sim__pm_fill(uint64_t *pm, const char *p, size_t lp, const char *t,
-			 size_t lt)
-{
-	for (size_t i = 0; i < lt; i++)
-		pm[(unsigned char)t[i]] = 0;
-	for (size_t i = 0; i < lp; i++)
-		pm[(unsigned char)p[i]] = 0;
-	for (size_t i = 0; i < lp; i++)
-		pm[(unsigned char)p[i]] |= UINT64_C(1) << i;
-}
-
 static double sim__jaro64_scalar(const char *a, size_t la, const char *b,
 				 size_t lb)
 {
@@ -255,6 +210,9 @@ static int sim__edit64_scalar(const char *a, size_t la, const char *b,
 {
 	uint64_t pm[256];
 
+	int d = sim__edit_prepare(&a, &la, &b, &lb, max);
+	if (d >= 0)
+		return d;
 	sim__pm_fill(pm, b, lb, a, la);
 	return sim__edit_pm(pm, lb, a, la, max, osa);
 }
@@ -347,6 +305,7 @@ static int sim__cpu_has(enum sim_isa isa)
 		return avx2 && __builtin_cpu_supports("avx512f") &&
 		       __builtin_cpu_supports("avx512bw") &&
 		       __builtin_cpu_supports("avx512vl") &&
+		       __builtin_cpu_supports("avx512vbmi") &&
 		       __builtin_cpu_supports("avx512vbmi2");
 #endif
 	return 0;
@@ -410,13 +369,18 @@ double sim_jaro_winkler(const char *a, size_t la, const char *b, size_t lb)
 static int sim__edit(const char *a, size_t la, const char *b, size_t lb,
 		     int max, int osa)
 {
+	uint64_t pm[256];
+
+	if (la <= 64 && lb <= 64)
+		return sim__ops()->edit64(a, la, b, lb, max, osa);
 	int d = sim__edit_prepare(&a, &la, &b, &lb, max);
 	if (d >= 0)
 		return d;
-	if (lb <= 64)
-		return sim__ops()->edit64(a, la, b, lb, max, osa);
-	return osa ? sim__osa_dp(a, la, b, lb, max)
-		   : sim__lev_dp(a, la, b, lb, max);
+	if (lb > 64)
+		return osa ? sim__osa_dp(a, la, b, lb, max)
+			   : sim__lev_dp(a, la, b, lb, max);
+	sim__pm_fill(pm, b, lb, a, la);
+	return sim__edit_pm(pm, lb, a, la, max, osa);
 }
 
 int sim_levenshtein(const char *a, size_t la, const char *b, size_t lb, int max)

@@ -122,7 +122,7 @@ void sim_osa_batch(const struct sim_query *q, const char *const *b,
 enum sim_isa {
 	SIM_ISA_SCALAR = 0, /**< portable C on 64-bit words */
 	SIM_ISA_AVX2 = 1,   /**< AVX2, BMI1, BMI2, POPCNT */
-	SIM_ISA_AVX512 = 2, /**< the above and AVX-512 F, BW, VL, VBMI2 */
+	SIM_ISA_AVX512 = 2, /**< the above and AVX-512 F, BW, VL, VBMI(2) */
 };
 
 /** The set in use. At first use of any kernel it is the best the CPU

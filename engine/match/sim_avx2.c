@@ -32,7 +32,7 @@ static inline struct sim__ymm2 sim__load2(const char *s, size_t n)
 
 	_mm256_store_si256((__m256i *)buf, _mm256_setzero_si256());
 	_mm256_store_si256((__m256i *)(buf + 32), _mm256_setzero_si256());
-	memcpy(buf, s, n);
+	memcpy(buf, s, sim__min(n, 64));
 	return (struct sim__ymm2){
 	    _mm256_load_si256((const __m256i *)buf),
 	    _mm256_load_si256((const __m256i *)(buf + 32))};
@@ -53,20 +53,20 @@ static double sim__jaro64_avx2(const char *a, size_t la, const char *b,
 			       size_t lb)
 {
 	struct sim__ymm2 vb = sim__load2(b, lb);
-	size_t w = sim__window(la, lb);
-	uint64_t win = sim__low(w + 1) & sim__low(lb), lm = sim__low(lb);
-	uint64_t fa = 0, fb = 0;
+	size_t w = sim__window(la, lb), i = 0;
+	uint64_t lm = sim__low(lb), win = sim__low(w + 1) & lm;
+	struct sim__jaro_run r = {0, 0, 0};
 	int wide = lb > 32;
 
-	for (size_t i = 0; i < la; i++) {
-		uint64_t eq = sim__eq2(vb, _mm256_set1_epi8(a[i]), wide);
-		uint64_t cand = eq & win & ~fb;
-		uint64_t first = cand & -cand;
-		fb |= first;
-		fa |= (uint64_t)(first != 0) << i;
-		win = ((win << 1) | (i < w)) & lm;
-	}
-	size_t m = (size_t)_mm_popcnt_u64(fa);
+	/* sim__jaro_flags_pm with the roles swapped: over a, b's masks */
+	for (; i < sim__min(w, la); i++, win = ((win << 1) | 1) & lm)
+		sim__jaro_step(&r, sim__eq2(vb, _mm256_set1_epi8(a[i]), wide) &
+				       win & ~r.old);
+	for (; i < la; i++, win = (win << 1) & lm)
+		sim__jaro_step(&r, sim__eq2(vb, _mm256_set1_epi8(a[i]), wide) &
+				       win & ~r.old);
+	uint64_t fb = r.old | r.pf, fa = r.mb >> (64 - la);
+	size_t m = (size_t)_mm_popcnt_u64(fb);
 	return sim__jaro_score_short(m, sim__mismatched(a, fa, b, fb), la, lb);
 }
 
@@ -92,6 +92,9 @@ static inline int sim__edit64_run(const char *a, size_t la, const char *b,
 static int sim__edit64_avx2(const char *a, size_t la, const char *b, size_t lb,
 			    int max, int osa)
 {
+	int d = sim__edit_prepare(&a, &la, &b, &lb, max);
+	if (d >= 0)
+		return d;
 	return osa ? sim__edit64_run(a, la, b, lb, max, 1)
 		   : sim__edit64_run(a, la, b, lb, max, 0);
 }

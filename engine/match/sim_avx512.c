@@ -1,5 +1,5 @@
 /*
- * sim_avx512 — the AVX-512 kernels (F, BW, VL, VBMI2, with BMI and
+ * sim_avx512 — the AVX-512 kernels (F, BW, VL, VBMI, VBMI2, with BMI and
  * POPCNT); this file alone is compiled for that target, and sim.c calls
  * it only on a CPU that has it.
  *
@@ -56,19 +56,21 @@ static double sim__jaro64_avx512(const char *a, size_t la, const char *b,
 {
 	__mmask64 kb = sim__k(lb);
 	__m512i va = sim__load(a, la), vb = _mm512_maskz_loadu_epi8(kb, b);
-	size_t w = sim__window(la, lb);
-	uint64_t win = sim__low(w + 1), fa = 0, fb = 0;
+	size_t w = sim__window(la, lb), i = 0;
+	uint64_t win = sim__low(w + 1);
+	struct sim__jaro_run r = {0, 0, 0};
 
-	for (size_t i = 0; i < la; i++) {
-		uint64_t eq =
-		    _mm512_mask_cmpeq_epi8_mask(kb, vb, _mm512_set1_epi8(a[i]));
-		uint64_t cand = eq & win & ~fb;
-		uint64_t first = cand & -cand;
-		fb |= first;
-		fa |= (uint64_t)(first != 0) << i;
-		win = (win << 1) | (i < w);
-	}
-	size_t m = (size_t)_mm_popcnt_u64(fa);
+	/* sim__jaro_flags_pm with the roles swapped: over a, b's masks */
+	for (; i < sim__min(w, la); i++, win = (win << 1) | 1)
+		sim__jaro_step(&r, _mm512_mask_cmpeq_epi8_mask(
+				       kb, vb, _mm512_set1_epi8(a[i])) &
+				       win & ~r.old);
+	for (; i < la; i++, win <<= 1)
+		sim__jaro_step(&r, _mm512_mask_cmpeq_epi8_mask(
+				       kb, vb, _mm512_set1_epi8(a[i])) &
+				       win & ~r.old);
+	uint64_t fb = r.old | r.pf, fa = r.mb >> (64 - la);
+	size_t m = (size_t)_mm_popcnt_u64(fb);
 	if (m == 0)
 		return 0.0;
 	return sim__jaro_score_short(m, sim__mismatched512(va, fa, vb, fb), la,
@@ -96,9 +98,48 @@ static inline int sim__edit64_run(const char *a, size_t la, const char *b,
 	return max >= 0 && d > max ? max + 1 : d;
 }
 
+/** How many of the first n (<= 64) bytes of va and vb agree from the
+ *  start. */
+static inline size_t sim__common512(__m512i va, __m512i vb, size_t n)
+{
+	uint64_t ne = _mm512_cmpneq_epi8_mask(va, vb) & sim__low(n);
+	return ne ? (size_t)_tzcnt_u64(ne) : n;
+}
+
+/** Byte k of the result is byte n - 1 - k of v, for k < n (<= 64). */
+static inline __m512i sim__rev512(__m512i v, size_t n)
+{
+	const __m512i iota = _mm512_set_epi8(
+	    63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47,
+	    46, 45, 44, 43, 42, 41, 40, 39, 38, 37, 36, 35, 34, 33, 32, 31, 30,
+	    29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13,
+	    12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+	return _mm512_permutexvar_epi8(
+	    _mm512_sub_epi8(_mm512_set1_epi8((char)(n - 1)), iota), v);
+}
+
+/** sim__edit_prepare in registers: the common prefix and suffix from two
+ *  compares, then the recurrence over the shorter remainder. */
 static int sim__edit64_avx512(const char *a, size_t la, const char *b,
 			      size_t lb, int max, int osa)
 {
+	__m512i va = sim__load(a, la), vb = sim__load(b, lb);
+	size_t n = sim__min(la, lb);
+	size_t pre = sim__common512(va, vb, n);
+	size_t suf =
+	    sim__common512(sim__rev512(va, la), sim__rev512(vb, lb), n - pre);
+	a += pre, la -= pre + suf;
+	b += pre, lb -= pre + suf;
+	if (la < lb) {
+		const char *p = a;
+		size_t l = la;
+		a = b, la = lb;
+		b = p, lb = l;
+	}
+	if (max >= 0 && la - lb > (size_t)max)
+		return max + 1;
+	if (lb == 0)
+		return (int)la;
 	return osa ? sim__edit64_run(a, la, b, lb, max, 1)
 		   : sim__edit64_run(a, la, b, lb, max, 0);
 }
