@@ -17,9 +17,10 @@
  * The fast paths (algorithms in sim_impl.h) handle strings that fit in a
  * 64-bit word and hand everything else to the references. The portable
  * ones build the 256-entry position table on the stack, touching only the
- * entries of bytes that occur in either string. The instruction set is
- * picked once, on first use, and kept in one atomic pointer to a table of
- * kernels.
+ * entries of bytes that occur in either string. Short strings score Jaro
+ * from tables of quotients that the compiler folds, exactly the values
+ * the divisions would give. The instruction set is picked once, on first
+ * use, and kept in one atomic int that indexes a table of kernels.
  */
 #include "sim.h"
 #include "sim_impl.h"
@@ -398,7 +399,8 @@ void sim_query_create(struct sim_query *q, const char *s, size_t len)
 	q->s = s;
 	q->len = len;
 	memset(q->head, 0, sizeof(q->head));
-	memcpy(q->head, s, sim__min(len, sizeof(q->head)));
+	if (len > 0)
+		memcpy(q->head, s, sim__min(len, sizeof(q->head)));
 	memset(q->pm, 0, sizeof(q->pm));
 	for (size_t i = 0; len <= 64 && i < len; i++)
 		q->pm[(unsigned char)s[i]] |= UINT64_C(1) << i;

@@ -8,13 +8,11 @@
  * mask of a byte is a byte compare and a movemask per half instead of a
  * table to build.
  *
- * The batch kernels put 4 candidates in the 64-bit lanes of a register:
- * a first pass stores, for each query byte, its mask in each candidate;
- * the second runs the Jaro matching or the Myers/Hyyrö recurrence on the
- * 4 lanes at once. Without a byte compress, Jaro's transpositions take a
- * third pass over the query: at each matched query byte, a lane's next
- * matched candidate byte is the lowest bit left of its flags, and the
- * stored mask says whether the two bytes are equal.
+ * The batch kernels (sim_lanes.h) give each candidate a lane of 16, 32
+ * or 64 bits by its length, so a register holds 16, 8 or 4 of them; the
+ * rows of masks come from a compare and a movemask per staged register.
+ * Scores are computed 4 lanes at a time in doubles with the reference's
+ * exact operations.
  */
 #include "sim_impl.h"
 

@@ -8,12 +8,13 @@
  * no table to build. The matched characters in order are two byte
  * compressions (vpcompressb), and the transpositions one compare of those.
  *
- * The batch kernels put 8 candidates in the 64-bit lanes of a register. A
- * first pass stores, for each byte of the query, its mask in each
- * candidate (8 compares per byte, written row by row to the stack); the
- * second runs the Jaro matching or the Myers/Hyyrö recurrence on the 8
- * lanes at once, with the query as the text and each candidate as its
- * lane's pattern. Scores are computed in 8-lane doubles with the
+ * The batch kernels (sim_lanes.h) give each candidate a lane of 16, 32
+ * or 64 bits by its length, so a register holds 32, 16 or 8 of them. The
+ * candidates are packed 64 / width to a register, 8 registers, and each
+ * query byte is compared with the 8: one row of masks per query byte,
+ * laid out as the lanes. The recurrences then run over the rows on all
+ * lanes at once, the query as the text and each candidate as its lane's
+ * pattern. Scores are computed 8 lanes at a time in doubles with the
  * reference's exact operations.
  */
 #include "sim_impl.h"

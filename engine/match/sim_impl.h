@@ -111,8 +111,8 @@ static inline double sim__jw_bound(size_t la, size_t lb)
 }
 
 /** Hides x's value from the optimiser, which would otherwise fold the
- *  expression it ends back into the next one (see sim__jaro_flags_pm). */
-#define sim__opaque(x) __asm__("" : "+r"(x))
+ *  expression it ends back into the next one (see sim__jaro_step). */
+#define SIM__OPAQUE(x) __asm__("" : "+r"(x))
 
 /** Fills pm with the position masks of p (lp <= 64 bytes) for every byte
  *  of p and of t; other entries stay undefined and are never read. */
@@ -154,7 +154,7 @@ static inline void sim__jaro_step(struct sim__jaro_run *r, uint64_t x)
 		: [x] "r"(x)
 		: "cc");
 #else
-	sim__opaque(x);
+	SIM__OPAQUE(x);
 	uint64_t cand = x & ~r->pf;
 	r->old |= r->pf;
 	r->pf = cand & -cand;

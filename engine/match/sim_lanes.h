@@ -12,6 +12,11 @@
  * Input: rows, one register per query byte i, whose lane k is the mask of
  * the positions of q[i] in candidate k (bits at or past the candidate's
  * length may be set and are ignored). Nothing here reads the strings.
+ *
+ * Jaro's transpositions need no byte compress: walking the query's
+ * matched bytes in order, a lane's partner is the lowest matched
+ * candidate position not yet paired, and the row of the query byte says
+ * whether the two bytes are equal.
  */
 
 #if SIM_W == 16

@@ -697,6 +697,14 @@ static void test_batches_vs_ref(void)
 		wrong += out[n] != -1 || dist[n] != -7;
 	}
 	is_int(wrong, 0, "batches of 0..20: right values, nothing past n");
+
+	/* an empty query, even without a string behind it */
+	sim_query_create(&q, NULL, 0);
+	sim_jw_batch(&q, b, lb, 2, 0.0, out);
+	sim_osa_batch(&q, b, lb, 2, 3, dist);
+	ok(out[0] == 0.0 && out[1] == 0.0 && dist[0] == 4 && dist[1] == 4 &&
+	       sim_jw_prepared(&q, "", 0) == 1.0,
+	   "empty query: 0 against words, 1 against empty, cutoff rule");
 }
 
 static void test_isa_api(void)
