@@ -8,9 +8,10 @@
  * mask of a byte is a byte compare and a movemask per half instead of a
  * table to build.
  *
- * The batch kernels (sim_lanes.h) give each candidate a lane of 16, 32
- * or 64 bits by its length, so a register holds 16, 8 or 4 of them; the
- * rows of masks come from a compare and a movemask per staged register.
+ * The batch kernels (sim_lanes.h) give each candidate of up to 32 bytes a
+ * lane of 16 or 32 bits by its length, so a register holds 16 or 8 of
+ * them; the rows of masks come from a compare and a movemask per staged
+ * register. Longer candidates go through the one-pair kernels.
  * Scores are computed 4 lanes at a time in doubles with the reference's
  * exact operations.
  */
@@ -116,12 +117,11 @@ static double sim__jw_prepared_avx2(const struct sim_query *q, const char *b,
 #define SIM_W 32
 #include "sim_lanes.h"
 #undef SIM_W
-#define SIM_W 64
-#include "sim_lanes.h"
-#undef SIM_W
 
-/** Lanes of a group per class (sim__class): 16-, 32- and 64-bit lanes. */
-static const size_t sim__cap[3] = {16, 8, 4};
+/** Lanes of a group per class (sim__class): 16- and 32-bit lanes. Four
+ *  64-bit lanes do not pay for their 64 rows: candidates over 32 bytes
+ *  take the one-pair kernels. */
+static const size_t sim__cap[2] = {16, 8};
 
 /** Copies n (<= 64) bytes with at most two overlapping moves per size
  *  class, inline: the candidates are short. */
@@ -149,7 +149,7 @@ static inline void sim__copy64(char *dst, const char *src, size_t n)
  * The rows sim_lanes.h reads: candidate k of g copied to bytes
  * k * width.. of the 8 registers staged in `stage`, then for each query
  * byte one compare and movemask per register, whose 32-bit mask covers
- * 32 / width candidates (half of one when width is 64). The stage is
+ * 32 / width candidates. The stage is
  * zeroed once per batch and not between groups: the bytes a candidate
  * leaves from an earlier one lie past its length, where the recurrences
  * ignore every bit.
@@ -228,10 +228,8 @@ static void sim__jw_group(const struct sim_query *q, const struct sim__group *g,
 	sim__rows(q, g, cls, stage, rows);
 	if (cls == 0)
 		sim__jw_lanes_w16(q->len, rows, g->len, g->n, m, x, l);
-	else if (cls == 1)
-		sim__jw_lanes_w32(q->len, rows, g->len, g->n, m, x, l);
 	else
-		sim__jw_lanes_w64(q->len, rows, g->len, g->n, m, x, l);
+		sim__jw_lanes_w32(q->len, rows, g->len, g->n, m, x, l);
 	sim__jw_scores(q->len, g, m, x, l, out);
 }
 
@@ -241,20 +239,24 @@ static void sim__jw_batch_avx2(const struct sim_query *q, const char *const *b,
 {
 	_Alignas(32) char stage[8 * 32] = {0};
 	struct sim__jw_gate gate;
-	struct sim__group g[3];
+	struct sim__group g[2];
 
 	sim__jw_gate_init(&gate, q->len, cutoff);
-	g[0].n = g[1].n = g[2].n = 0;
+	g[0].n = g[1].n = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (sim__jw_settle(q, b[i], lb[i], &gate, &out[i]))
 			continue;
 		int c = sim__class(lb[i]);
+		if (c == 2) {
+			out[i] = sim__jw_prepared_avx2(q, b[i], lb[i]);
+			continue;
+		}
 		if (sim__group_add(&g[c], b[i], lb[i], i, sim__cap[c])) {
 			sim__jw_group(q, &g[c], c, stage, out);
 			g[c].n = 0;
 		}
 	}
-	for (int c = 0; c < 3; c++)
+	for (int c = 0; c < 2; c++)
 		if (g[c].n > 0)
 			sim__jw_group(q, &g[c], c, stage, out);
 }
@@ -269,10 +271,8 @@ static void sim__edit_group(const struct sim_query *q,
 	sim__rows(q, g, cls, stage, rows);
 	if (cls == 0)
 		sim__edit_lanes_w16(q->len, rows, g->len, g->n, max, osa, d);
-	else if (cls == 1)
-		sim__edit_lanes_w32(q->len, rows, g->len, g->n, max, osa, d);
 	else
-		sim__edit_lanes_w64(q->len, rows, g->len, g->n, max, osa, d);
+		sim__edit_lanes_w32(q->len, rows, g->len, g->n, max, osa, d);
 	for (size_t k = 0; k < g->n; k++)
 		out[g->at[k]] = d[k];
 }
@@ -282,19 +282,24 @@ static void sim__edit_batch_avx2(const struct sim_query *q,
 				 size_t n, int max, int osa, int *out)
 {
 	_Alignas(32) char stage[8 * 32] = {0};
-	struct sim__group g[3];
+	struct sim__group g[2];
 
-	g[0].n = g[1].n = g[2].n = 0;
+	g[0].n = g[1].n = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (sim__edit_settle(q, b[i], lb[i], max, osa, &out[i]))
 			continue;
 		int c = sim__class(lb[i]);
+		if (c == 2) {
+			out[i] =
+			    sim__edit_pm(q->pm, q->len, b[i], lb[i], max, osa);
+			continue;
+		}
 		if (sim__group_add(&g[c], b[i], lb[i], i, sim__cap[c])) {
 			sim__edit_group(q, &g[c], c, stage, max, osa, out);
 			g[c].n = 0;
 		}
 	}
-	for (int c = 0; c < 3; c++)
+	for (int c = 0; c < 2; c++)
 		if (g[c].n > 0)
 			sim__edit_group(q, &g[c], c, stage, max, osa, out);
 }
