@@ -380,6 +380,9 @@ typedef struct reconnu_weights_report {
 	uint64_t entities_before, entities_after;
 	uint64_t lsn;           /**< log position of the change (0: none) */
 	double seconds;
+	/** Attributes whose estimate was implausible or too thin and that
+	 *  kept the default m, comma-separated ("" if none). */
+	char kept_default[160];
 } reconnu_weights_report;
 
 /**
@@ -424,16 +427,20 @@ typedef struct reconnu_snapshot_info {
 	uint64_t entities;
 	uint64_t bytes;      /**< file size */
 	double seconds;      /**< whole duration */
-	double write_pause;  /**< seconds writers were held (reads go on) */
+	double write_pause;  /**< longest stretch writers were held, in
+	                          seconds (reads go on) */
 	uint64_t wal_segments_removed;
 } reconnu_snapshot_info;
 
 /**
  * Writes a point-in-time snapshot of records, graph (entities, edges,
- * aliases, versions) and counters to dir/snapshots/, so that a restart
- * loads it and replays only the later log. Reads go on meanwhile; writes
- * wait until it is written. The two newest snapshots are kept, and log
- * segments older than the older of them are removed.
+ * aliases, versions), the model and counters to dir/snapshots/, so that
+ * a restart loads it and replays only the later log. The snapshot is the
+ * state when the call began; reads and writes go on meanwhile (writers
+ * are held only briefly, a slice of records at a time; an entity a
+ * writer changes is copied first). The two newest snapshots are kept,
+ * and log segments older than the older of them are removed once the new
+ * one is durable.
  * @retval 0, RECONNU_ESTATE (no storage), RECONNU_EIO.
  */
 int reconnu_snapshot(reconnu *r, reconnu_snapshot_info *info);

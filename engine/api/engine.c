@@ -30,8 +30,10 @@
 #include "snapshot.h"
 #include "wal.h"
 #include "golden.h"
+#include "image.h"
 #include "graph.h"
 #include "norm.h"
+#include "em.h"
 #include "score.h"
 #include "store.h"
 
@@ -46,6 +48,8 @@ struct reconnu {
 	struct graph *graph;
 	struct block_index *index;
 	struct score_model model;
+	uint64_t model_version; /**< 0: built-in defaults; +1 per change */
+	struct score_tf *tf; /**< value frequencies of the stored records */
 	struct norm_nicknames *nicknames;
 	struct wal *wal; /**< NULL: in memory only */
 	char *dir;       /**< data directory (storage only) */
@@ -178,6 +182,7 @@ void reconnu_close(reconnu *r)
 	store_delete(r->store);
 	graph_delete(r->graph);
 	block_index_delete(r->index);
+	score_tf_free(r->tf);
 	norm_nicknames_delete(r->nicknames);
 	for (size_t i = 0; i < r->cfg.n_source_priority; i++)
 		free(r->priority[i]);
@@ -208,7 +213,14 @@ int reconnu_open(const reconnu_config *cfg, reconnu **out)
 	reconnu *r = calloc(1, sizeof(*r));
 	if (!r)
 		return set_error(RECONNU_ENOMEM, "out of memory");
-	pthread_rwlock_init(&r->lock, NULL);
+	/* a waiting writer goes before new readers: without it, a stream of
+	 * reads (or a snapshot's slices) can keep a writer out for long */
+	pthread_rwlockattr_t la;
+	pthread_rwlockattr_init(&la);
+	pthread_rwlockattr_setkind_np(
+	    &la, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&r->lock, &la);
+	pthread_rwlockattr_destroy(&la);
 	pthread_mutex_init(&r->snap_lock, NULL);
 	r->cfg = c;
 	r->cfg.nicknames_dir = NULL;
@@ -228,7 +240,8 @@ int reconnu_open(const reconnu_config *cfg, reconnu **out)
 	r->graph = graph_new();
 	r->index = block_index_new(c.block_cap);
 	r->nicknames = norm_nicknames_new();
-	if (!r->store || !r->graph || !r->index || !r->nicknames)
+	r->tf = score_tf_new();
+	if (!r->store || !r->graph || !r->index || !r->nicknames || !r->tf)
 		goto oom;
 	if (c.nicknames_dir &&
 	    norm_nicknames_load_dir(r->nicknames, c.nicknames_dir) < 0) {
@@ -249,17 +262,52 @@ oom:
 
 /* ---- blocking keys ------------------------------------------------------ */
 
+/* Key strings are built with memcpy, not printf: a snapshot load makes
+ * some twenty keys per record, and printf was a third of that. */
+
+/* "a|b" into dst (cap bytes), cut at cap - 1 bytes as snprintf would. */
+static const char *key_join(char *dst, size_t cap, const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), n = 0;
+	const char *parts[3] = {a, "|", b};
+	size_t lens[3] = {la, 1, lb};
+	for (int i = 0; i < 3 && n < cap - 1; i++) {
+		size_t k = lens[i] < cap - 1 - n ? lens[i] : cap - 1 - n;
+		memcpy(dst + n, parts[i], k);
+		n += k;
+	}
+	dst[n] = 0;
+	return dst;
+}
+
+/* Decimal digits of v (0 <= v), zero-padded to width, NUL-terminated. */
+static char *key_digits(char *p, int v, int width)
+{
+	for (int i = width - 1; i >= 0; i--, v /= 10)
+		p[i] = (char)('0' + v % 10);
+	p[width] = 0;
+	return p + width;
+}
+
 static void key_add(uint64_t *keys, size_t *n, char kind, const char *a,
 		    const char *b)
 {
 	if (*n >= MAX_KEYS || !a || !*a || (b && !*b))
 		return;
 	char buf[512];
-	int len = b ? snprintf(buf, sizeof(buf), "%s|%s", a, b)
-		    : snprintf(buf, sizeof(buf), "%s", a);
-	if (len <= 0 || (size_t)len >= sizeof(buf))
+	size_t la = strlen(a), len = la;
+	if (la >= sizeof(buf))
 		return;
-	keys[(*n)++] = block_key(kind, buf, (size_t)len);
+	memcpy(buf, a, la);
+	if (b) {
+		size_t lb = strlen(b);
+		if (la + 1 + lb >= sizeof(buf))
+			return;
+		buf[la] = '|';
+		memcpy(buf + la + 1, b, lb);
+		len += 1 + lb;
+	}
+	keys[(*n)++] = block_key(kind, buf, len);
 }
 
 /* The blocking keys of a record, most specific first. */
@@ -273,9 +321,11 @@ static size_t rec_keys(const struct store_rec *r, uint64_t *keys)
 	for (size_t i = 0; i < r->n_ids; i++)
 		key_add(keys, &n, 'i', r->ids[i], NULL);
 	char dob[16] = "";
-	if (r->birth.year && r->birth.month && r->birth.day)
-		snprintf(dob, sizeof(dob), "%04d%02d%02d", r->birth.year,
-			 r->birth.month, r->birth.day);
+	if (r->birth.year > 0 && r->birth.year <= 9999 && r->birth.month > 0 &&
+	    r->birth.day > 0)
+		key_digits(key_digits(key_digits(dob, r->birth.year, 4),
+				      r->birth.month, 2),
+			   r->birth.day, 2);
 	key_add(keys, &n, 'a', r->family, dob[0] ? dob : "");
 	key_add(keys, &n, 'b', r->given, dob[0] ? dob : "");
 	/* phonetic name pair, order-free (swapped names block together) */
@@ -304,17 +354,18 @@ static size_t rec_keys(const struct store_rec *r, uint64_t *keys)
 								 : r->given[0],
 				      0};
 			char cp[512];
-			snprintf(cp, sizeof(cp), "%s|%s", a->city, a->postcode);
-			key_add(keys, &n, 'l', cp, in);
+			key_add(keys, &n, 'l',
+				key_join(cp, sizeof(cp), a->city, a->postcode),
+				in);
 		}
 	}
 	/* names with the birth year: resists day/month typos */
 	if (r->birth.year && *r->given_phon && *r->family_phon) {
-		char y[8];
-		snprintf(y, sizeof(y), "%04d", r->birth.year);
-		char gf[256];
-		snprintf(gf, sizeof(gf), "%s|%s", r->given_phon, r->family_phon);
-		key_add(keys, &n, 'y', gf, y);
+		char y[8], gf[256];
+		key_digits(y, r->birth.year, 4);
+		key_add(keys, &n, 'y',
+			key_join(gf, sizeof(gf), r->given_phon, r->family_phon),
+			y);
 	}
 	return n;
 }
@@ -413,16 +464,30 @@ static size_t candidates(const reconnu *e, const struct store_rec *r,
 
 /* ---- upsert / delete ---------------------------------------------------- */
 
-static void index_rec(reconnu *e, const struct store_rec *r, int add)
+/* Adds r (or removes it) everywhere derived from the records: the
+ * blocking index under keys, its rec_keys, and the term frequencies. A
+ * snapshot load calls it too (snap_index_run). */
+static void index_keys(reconnu *e, const struct store_rec *r,
+		       const uint64_t *keys, size_t nk, int add)
 {
-	uint64_t keys[MAX_KEYS];
-	size_t nk = rec_keys(r, keys);
+	/* a table that cannot grow leaves the frequencies slightly off,
+	 * never the records or the graph */
+	(void)score_tf_update(e->tf, r, add ? 1 : -1);
 	for (size_t k = 0; k < nk; k++) {
 		if (add)
 			block_index_add(e->index, keys[k], r->id);
 		else
 			block_index_remove(e->index, keys[k], r->id);
 	}
+}
+
+static void index_rec(reconnu *e, const struct store_rec *r, int add)
+{
+	uint64_t keys[MAX_KEYS];
+	size_t nk = rec_keys(r, keys);
+	for (size_t k = 0; k < nk; k++) /* the misses overlap */
+		block_index_prefetch(e->index, keys[k]);
+	index_keys(e, r, keys, nk, add);
 }
 
 static void fill_result(reconnu_upsert_result *res, const struct graph_change *c)
@@ -441,6 +506,142 @@ static int cmp_link(const void *x, const void *y)
 	if (a->weight != b->weight)
 		return a->weight > b->weight ? -1 : 1;
 	return (a->rec > b->rec) - (a->rec < b->rec);
+}
+
+/*
+ * Anti-chaining. Single-link clustering would let one record glue two
+ * people together. When a record's links reach several entities, it
+ * joins the entity of its best link; another entity is merged in only if
+ *  1. no never-match evidence stands between the two: no record of it
+ *     cannot be the same person as the new record or a record of the
+ *     entity joined (score_never_match: full birth dates or identifiers
+ *     of one type more than two edits apart; up to CHAIN_CHECK records a
+ *     side are checked), and
+ *  2. the evidence for it is strong: it is a single record, or the new
+ *     record links to two of its records, or the link is CHAIN_MARGIN
+ *     bits above the match threshold (16 times the odds).
+ * Otherwise its links stay POSSIBLE: a weak or contradicted link between
+ * two entities is for a data steward to review, not to merge them.
+ * links is sorted by weight, best first; kinds are changed in place.
+ */
+enum { CHAIN_CHECK = 64 };
+#define CHAIN_MARGIN 4.0
+
+/* Whether a record of ent cannot be rec or a record of other. */
+static int entities_conflict(const reconnu *e, const struct store_rec *rec,
+			     const struct graph_entity *ent,
+			     const struct graph_entity *other)
+{
+	uint32_t n = ent->n_members < CHAIN_CHECK ? ent->n_members : CHAIN_CHECK;
+	uint32_t m = other->n_members < CHAIN_CHECK ? other->n_members
+						    : CHAIN_CHECK;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct store_rec *x = store_get(e->store, ent->members[i]);
+		if (!x)
+			continue;
+		if (score_never_match(rec, x))
+			return 1;
+		for (uint32_t j = 0; j < m; j++) {
+			const struct store_rec *y =
+			    store_get(e->store, other->members[j]);
+			if (y && score_never_match(x, y))
+				return 1;
+		}
+	}
+	return 0;
+}
+
+static void resist_chaining(const reconnu *e, const struct store_rec *rec,
+			    struct graph_link *links, size_t n)
+{
+	enum { MAXE = 16 };
+	const struct graph_entity *ent[MAXE];
+	uint8_t keep[MAXE];
+	size_t ne = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (links[i].kind != GRAPH_LINK)
+			continue;
+		const struct graph_entity *en =
+		    graph_entity_of(e->graph, links[i].rec);
+		if (!en)
+			continue;
+		size_t k = 0;
+		while (k < ne && ent[k] != en)
+			k++;
+		if (k == ne) {
+			if (ne == MAXE) {
+				links[i].kind = GRAPH_POSSIBLE;
+				continue;
+			}
+			ent[ne] = en;
+			keep[ne] = 1;
+			if (ne > 0) {
+				/* a second entity: strong, uncontradicted
+				 * evidence only */
+				size_t support = 0;
+				for (size_t j = 0; j < n; j++)
+					if (links[j].kind == GRAPH_LINK &&
+					    graph_entity_of(e->graph,
+							    links[j].rec) == en)
+						support++;
+				keep[ne] =
+				    (en->n_members == 1 || support >= 2 ||
+				     links[i].weight >=
+					 e->match_w + CHAIN_MARGIN) &&
+				    !entities_conflict(e, rec, en, ent[0]);
+			}
+			ne++;
+		}
+		if (!keep[k])
+			links[i].kind = GRAPH_POSSIBLE;
+	}
+}
+
+struct link_result {
+	size_t n_cand, n_link, n_poss;
+	double best;
+};
+
+/* Scores rec (stored, not in the graph) against its candidates and puts
+ * it in the graph with its links. @retval 0 or -1 on ENOMEM (graph
+ * unchanged). */
+static int link_rec(reconnu *e, const struct store_rec *rec,
+		    struct graph_change *ch, struct link_result *lr)
+{
+	uint32_t cand[1024];
+	size_t cap = e->cfg.max_candidates < 1024 ? e->cfg.max_candidates : 1024;
+	size_t nc = candidates(e, rec, cand, cap);
+	struct graph_link links[MAX_LINKS + MAX_POSSIBLE];
+	struct graph_link all[1024];
+	size_t na = 0;
+	double best = -INFINITY;
+	for (size_t i = 0; i < nc; i++) {
+		const struct store_rec *o = store_get(e->store, cand[i]);
+		double w = score_pair_tf(&e->model, e->nicknames, e->tf, rec, o, NULL);
+		if (w > best)
+			best = w;
+		if (w >= e->possible_w)
+			all[na++] = (struct graph_link){
+				cand[i], (float)w,
+				w >= e->match_w ? GRAPH_LINK : GRAPH_POSSIBLE};
+	}
+	qsort(all, na, sizeof(*all), cmp_link);
+	resist_chaining(e, rec, all, na);
+	size_t nl = 0, n_link = 0, n_poss = 0;
+	for (size_t i = 0; i < na; i++) {
+		if (all[i].kind == GRAPH_LINK && n_link < MAX_LINKS) {
+			links[nl++] = all[i];
+			n_link++;
+		} else if (all[i].kind == GRAPH_POSSIBLE && n_poss < MAX_POSSIBLE) {
+			links[nl++] = all[i];
+			n_poss++;
+		}
+	}
+	lr->n_cand = nc;
+	lr->n_link = n_link;
+	lr->n_poss = n_poss;
+	lr->best = best;
+	return graph_insert(e->graph, rec->id, links, nl, ch) ? -1 : 0;
 }
 
 /* Resolves rec into the graph; caller holds the write lock and owns rec
@@ -462,35 +663,8 @@ static int upsert_apply(reconnu *e, struct store_rec *rec,
 	}
 	store_put(e->store, rec);
 
-	uint32_t cand[1024];
-	size_t cap = e->cfg.max_candidates < 1024 ? e->cfg.max_candidates : 1024;
-	size_t nc = candidates(e, rec, cand, cap);
-	struct graph_link links[MAX_LINKS + MAX_POSSIBLE];
-	struct graph_link all[1024];
-	size_t na = 0;
-	double best = -INFINITY;
-	for (size_t i = 0; i < nc; i++) {
-		const struct store_rec *o = store_get(e->store, cand[i]);
-		double w = score_pair(&e->model, e->nicknames, rec, o, NULL);
-		if (w > best)
-			best = w;
-		if (w >= e->possible_w)
-			all[na++] = (struct graph_link){
-				cand[i], (float)w,
-				w >= e->match_w ? GRAPH_LINK : GRAPH_POSSIBLE};
-	}
-	qsort(all, na, sizeof(*all), cmp_link);
-	size_t nl = 0, n_link = 0, n_poss = 0;
-	for (size_t i = 0; i < na; i++) {
-		if (all[i].kind == GRAPH_LINK && n_link < MAX_LINKS) {
-			links[nl++] = all[i];
-			n_link++;
-		} else if (all[i].kind == GRAPH_POSSIBLE && n_poss < MAX_POSSIBLE) {
-			links[nl++] = all[i];
-			n_poss++;
-		}
-	}
-	if (graph_insert(e->graph, rec->id, links, nl, &ch)) {
+	struct link_result lr;
+	if (link_rec(e, rec, &ch, &lr)) {
 		store_remove(e->store, rec->id);
 		return RECONNU_ENOMEM;
 	}
@@ -498,10 +672,10 @@ static int upsert_apply(reconnu *e, struct store_rec *rec,
 	fill_result(res, &ch);
 	if (res) {
 		res->created = old == STORE_NONE;
-		res->probability = nc ? score_probability(best) : 0;
-		res->decision = n_link ? RECONNU_MATCH
-				: n_poss ? RECONNU_POSSIBLE
-					 : RECONNU_NO_MATCH;
+		res->probability = lr.n_cand ? score_probability(lr.best) : 0;
+		res->decision = lr.n_link ? RECONNU_MATCH
+				: lr.n_poss ? RECONNU_POSSIBLE
+					    : RECONNU_NO_MATCH;
 	}
 	atomic_fetch_add_explicit(&e->upserts, 1, memory_order_relaxed);
 	return 0;
@@ -626,6 +800,273 @@ int reconnu_delete(reconnu *e, const char *source, const char *source_id,
 	return rc ? rc : reconnu_wait_durable(e, lsn);
 }
 
+/* ---- match weights -------------------------------------------------- */
+
+static double now_seconds(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Re-resolves every record under the model in force, in id order (so
+ * replay repeats it exactly); caller holds the write lock. */
+static int relink_all(reconnu *e, uint64_t *n)
+{
+	*n = 0;
+	uint32_t lim = store_id_limit(e->store);
+	for (uint32_t id = 0; id < lim; id++) {
+		const struct store_rec *r = store_get(e->store, id);
+		if (!r)
+			continue;
+		graph_begin_op(e->graph);
+		struct graph_change ch;
+		struct link_result lr;
+		graph_remove(e->graph, id, &ch);
+		if (link_rec(e, r, &ch, &lr))
+			return RECONNU_ENOMEM;
+		(*n)++;
+	}
+	return 0;
+}
+
+/* Puts model m in force (and relinks); logs it first when not replaying.
+ * Caller holds the write lock. */
+static int model_apply(reconnu *e, const struct score_model *m, int relink,
+		       int log, uint64_t *lsn, uint64_t *relinked)
+{
+	*lsn = 0;
+	*relinked = 0;
+	if (log) {
+		uint8_t buf[1 + SCORE_MODEL_BYTES];
+		buf[0] = relink ? 1 : 0;
+		score_model_encode(m, buf + 1);
+		int rc = log_op(e, OP_MODEL, buf, sizeof(buf), lsn);
+		if (rc)
+			return rc;
+	}
+	e->model = *m;
+	e->model_version++;
+	return relink ? relink_all(e, relinked) : 0;
+}
+
+/* Comparison levels of a pair, from the explanation. */
+static void gamma_of(const reconnu *e, const struct store_rec *a,
+		     const struct store_rec *b, struct em_gamma *g)
+{
+	struct score_explain ex;
+	score_pair(&e->model, e->nicknames, a, b, &ex);
+	memset(g, 0, sizeof(*g));
+	for (int i = 0; i < ex.n; i++)
+		g->level[ex.f[i].attr] = (uint8_t)ex.f[i].level;
+}
+
+static uint64_t rng_next(uint64_t *s)
+{
+	/* splitmix64: deterministic, seedable */
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+int reconnu_estimate_weights(reconnu *e, const reconnu_estimate_opts *o,
+			     reconnu_weights_report *out)
+{
+	reconnu_estimate_opts d = {0};
+	if (!o)
+		o = &d;
+	reconnu_weights_report rep;
+	memset(&rep, 0, sizeof(rep));
+	double t0 = now_seconds();
+	size_t want_s = o->sample_records ? o->sample_records : 20000;
+	size_t want_r = o->random_pairs ? o->random_pairs : 200000;
+	uint64_t seed = o->seed ? o->seed : 0x5eedULL;
+
+	/* comparison vectors, under the read lock */
+	pthread_rwlock_rdlock(&e->lock);
+	uint32_t lim = store_id_limit(e->store);
+	uint64_t n_rec = store_count(e->store);
+	size_t cap_b = want_s * 32 + 1;
+	struct em_gamma *bg = malloc(cap_b * sizeof(*bg));
+	struct em_gamma *rg = malloc((want_r + 1) * sizeof(*rg));
+	size_t nb = 0, nr = 0, sampled = 0;
+	if (!bg || !rg) {
+		pthread_rwlock_unlock(&e->lock);
+		free(bg);
+		free(rg);
+		return set_error(RECONNU_ENOMEM, "out of memory");
+	}
+	uint32_t step = n_rec > want_s ? (uint32_t)(lim / want_s) : 1;
+	if (!step)
+		step = 1;
+	for (uint32_t id = 0; id < lim && sampled < want_s; id += step) {
+		const struct store_rec *r = store_get(e->store, id);
+		if (!r)
+			continue;
+		sampled++;
+		uint32_t cand[32];
+		size_t nc = candidates(e, r, cand, 32);
+		for (size_t i = 0; i < nc && nb < cap_b; i++)
+			gamma_of(e, r, store_get(e->store, cand[i]), &bg[nb++]);
+	}
+	for (size_t tries = 0; lim > 1 && nr < want_r && tries < want_r * 4;
+	     tries++) {
+		uint32_t i = (uint32_t)(rng_next(&seed) % lim);
+		uint32_t j = (uint32_t)(rng_next(&seed) % lim);
+		const struct store_rec *a = store_get(e->store, i),
+				       *b = store_get(e->store, j);
+		if (i == j || !a || !b)
+			continue;
+		gamma_of(e, a, b, &rg[nr++]);
+	}
+	struct score_model m = e->model;
+	pthread_rwlock_unlock(&e->lock);
+
+	struct em_input in = {
+		.blocked = bg,
+		.n_blocked = nb,
+		.random = rg,
+		.n_random = nr,
+		.blocked_scale = sampled ? (double)n_rec / (2.0 * sampled) : 0,
+		.n_records = (double)n_rec,
+	};
+	struct em_report er;
+	int rc = em_estimate(&in, &m, &er);
+	free(bg);
+	free(rg);
+	if (rc == -2)
+		return set_error(RECONNU_ENOMEM, "out of memory");
+	if (rc)
+		return set_error(RECONNU_ESTATE,
+				 "too few records to estimate weights (%llu "
+				 "records gave %zu blocked and %zu random "
+				 "pairs; %d of each are needed)",
+				 (unsigned long long)n_rec, nb, nr,
+				 EM_MIN_PAIRS);
+	rep.prior_weight = m.prior;
+	rep.match_share = er.match_share;
+	rep.expected_matches = er.expected_matches;
+	rep.blocked_pairs = nb;
+	rep.random_pairs = nr;
+	rep.iterations = er.iterations;
+	rep.converged = er.converged;
+	for (int a = 0; a < SCORE_NATTR; a++) {
+		if (!(er.fallback & (1u << a)))
+			continue;
+		size_t l = strlen(rep.kept_default);
+		snprintf(rep.kept_default + l, sizeof(rep.kept_default) - l,
+			 "%s%s", l ? "," : "", score_attr_name((enum score_attr)a));
+	}
+
+	struct graph_stats gs;
+	pthread_rwlock_wrlock(&e->lock);
+	graph_get_stats(e->graph, &gs);
+	rep.entities_before = gs.entities;
+	if (!o->dry_run)
+		rc = model_apply(e, &m, o->relink, 1, &rep.lsn, &rep.relinked);
+	graph_get_stats(e->graph, &gs);
+	rep.entities_after = gs.entities;
+	rep.model_version = e->model_version;
+	pthread_rwlock_unlock(&e->lock);
+	if (!rc && rep.lsn)
+		rc = reconnu_wait_durable(e, rep.lsn);
+	rep.seconds = now_seconds() - t0;
+	if (out)
+		*out = rep;
+	return rc ? rc : ok();
+}
+
+int reconnu_get_weights(reconnu *e, reconnu_weight *out, size_t cap,
+			size_t *n, double *prior, uint64_t *version)
+{
+	pthread_rwlock_rdlock(&e->lock);
+	size_t k = 0;
+	for (int a = 0; a < SCORE_NATTR; a++)
+		for (int l = 1; l < SCORE_NLEVEL; l++) {
+			double mm, uu;
+			if (score_default_mu((enum score_attr)a,
+					     (enum score_level)l, &mm, &uu))
+				continue;
+			if (out && k < cap)
+				out[k] = (reconnu_weight){
+					score_attr_name((enum score_attr)a),
+					score_level_name((enum score_level)l),
+					e->model.weight[a][l]};
+			k++;
+		}
+	if (n)
+		*n = k;
+	if (prior)
+		*prior = e->model.prior;
+	if (version)
+		*version = e->model_version;
+	pthread_rwlock_unlock(&e->lock);
+	return ok();
+}
+
+static int find_weight(const reconnu_weight *w, int *attr, int *level)
+{
+	for (int a = 0; a < SCORE_NATTR; a++)
+		for (int l = 1; l < SCORE_NLEVEL; l++) {
+			double mm, uu;
+			if (w->attribute && w->level &&
+			    !strcmp(w->attribute,
+				    score_attr_name((enum score_attr)a)) &&
+			    !strcmp(w->level,
+				    score_level_name((enum score_level)l)) &&
+			    !score_default_mu((enum score_attr)a,
+					      (enum score_level)l, &mm, &uu)) {
+				*attr = a;
+				*level = l;
+				return 0;
+			}
+		}
+	return -1;
+}
+
+int reconnu_set_weights(reconnu *e, const reconnu_weight *w, size_t n,
+			const double *prior, int reset, uint64_t *version)
+{
+	if (prior && (!isfinite(*prior) || fabs(*prior) > 64))
+		return set_error(RECONNU_EINVAL,
+				 "prior_weight: must be a finite number "
+				 "within ±64");
+	for (size_t i = 0; i < n; i++) {
+		int a, l;
+		if (find_weight(&w[i], &a, &l))
+			return set_error(RECONNU_EINVAL,
+					 "weights[%zu]: unknown attribute and "
+					 "level \"%s\" / \"%s\"",
+					 i, w[i].attribute ? w[i].attribute : "",
+					 w[i].level ? w[i].level : "");
+		if (!isfinite(w[i].weight) || fabs(w[i].weight) > 64)
+			return set_error(RECONNU_EINVAL,
+					 "weights[%zu].weight: must be a "
+					 "finite number within ±64",
+					 i);
+	}
+	pthread_rwlock_wrlock(&e->lock);
+	struct score_model m = e->model;
+	if (reset)
+		score_model_default(&m);
+	for (size_t i = 0; i < n; i++) {
+		int a, l;
+		find_weight(&w[i], &a, &l);
+		m.weight[a][l] = w[i].weight;
+	}
+	if (prior)
+		m.prior = *prior;
+	uint64_t lsn, relinked;
+	int rc = model_apply(e, &m, 0, 1, &lsn, &relinked);
+	if (version)
+		*version = e->model_version;
+	pthread_rwlock_unlock(&e->lock);
+	if (!rc && lsn)
+		rc = reconnu_wait_durable(e, lsn);
+	return rc ? rc : ok();
+}
+
 /* ---- storage: open, replay -------------------------------------------- */
 
 static int replay_op(void *ctx, uint64_t lsn, uint8_t type, const void *p,
@@ -643,6 +1084,17 @@ static int replay_op(void *ctx, uint64_t lsn, uint8_t type, const void *p,
 		if (!rc && store_rec_build(&in, 1, &rec, msg, sizeof(msg)) == 0) {
 			pthread_rwlock_wrlock(&e->lock);
 			rc = upsert_apply(e, rec, NULL);
+			pthread_rwlock_unlock(&e->lock);
+		}
+	} else if (type == OP_MODEL) {
+		struct score_model m;
+		uint64_t l, nrel;
+		const uint8_t *b = p;
+		if (n < 1 || score_model_decode(b + 1, n - 1, &m)) {
+			rc = -1;
+		} else {
+			pthread_rwlock_wrlock(&e->lock);
+			rc = model_apply(e, &m, b[0] & 1, 0, &l, &nrel) ? -1 : 0;
 			pthread_rwlock_unlock(&e->lock);
 		}
 	} else if (type == OP_DELETE) {
@@ -665,7 +1117,39 @@ static int replay_op(void *ctx, uint64_t lsn, uint8_t type, const void *p,
 
 /* ---- snapshots ---------------------------------------------------------- */
 
-enum { SNAP_META = 1, SNAP_RECORD = 2, SNAP_ENTITY = 3, SNAP_EDGES = 4 };
+/*
+ * Snapshot items by format version (snapshot.h); a loader skips kinds it
+ * does not know.
+ *  2 (written)  SNAP_META, SNAP_MODEL, then SNAP_ENTITY and
+ *               SNAP_IMAGE_RECORD items (image.h) in any order. Records
+ *               come back as stored, normalised forms included: nothing
+ *               is normalised again, and the blocking index and the term
+ *               frequencies are rebuilt from the records.
+ *  1 (read)     SNAP_META (the first 28 bytes of version 2's), SNAP_MODEL,
+ *               SNAP_RECORD (raw input, normalised again on load),
+ *               SNAP_EDGES, SNAP_ENTITY.
+ * Kinds in use: 1 to 6; the next free kind is 7.
+ */
+enum {
+	SNAP_META = 1,
+	SNAP_RECORD = 2, /**< version 1 only */
+	SNAP_ENTITY = IMAGE_ENTITY,
+	SNAP_EDGES = 4, /**< version 1 only */
+	SNAP_MODEL = 5, /**< u64 model version + score_model_encode bytes */
+	SNAP_IMAGE_RECORD = IMAGE_RECORD,
+};
+_Static_assert(IMAGE_ENTITY == 3 && IMAGE_RECORD == 6, "snapshot kinds");
+
+/* SNAP_META, version 2: u64 next entity id | u64 graph op | u64 next seq |
+ * u32 record id limit | u64 merges | u64 splits | u64 records |
+ * u64 entities | u64 aliases | u64 blocking keys (a sizing hint). */
+enum { META_V1 = 28, META_V2 = 76 };
+
+struct snap_meta {
+	uint64_t next_entity, graph_op, next_seq;
+	uint32_t id_limit;
+	uint64_t merges, splits, records, entities, aliases, index_keys;
+};
 
 /* Little-endian field packing for snapshot items. */
 struct pk {
@@ -701,101 +1185,133 @@ static uint32_t up32(const uint8_t **p)
 	return v;
 }
 
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) +
+	       (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Writing. What is not in the read view (counters, the model) is copied
+ * when the view opens, under the write lock. */
 struct snap_ctx {
 	reconnu *e;
 	struct snap_writer *w;
-	uint8_t *buf;
-	size_t cap;
-	uint64_t records, entities;
-	int rc;
+	struct image_view *view;
+	struct image_items items;
+	struct snap_meta meta;
+	struct score_model model;
+	uint64_t model_version;
+	double held, held_max; /**< writers held: in all, longest stretch */
 };
 
-static uint8_t *snap_buf(struct snap_ctx *c, size_t n)
-{
-	if (n > c->cap) {
-		uint8_t *b = realloc(c->buf, n);
-		if (!b)
-			return NULL;
-		c->buf = b;
-		c->cap = n;
-	}
-	return c->buf;
-}
-
-static int snap_entity(void *ctx, const struct graph_entity *ent)
-{
-	struct snap_ctx *c = ctx;
-	size_t n = 40 + 4 * (size_t)ent->n_members + 8 * (size_t)ent->n_aliases;
-	struct pk k = {snap_buf(c, n)};
-	if (!k.p)
-		return -ENOMEM;
-	pk64(&k, ent->id);
-	pk64(&k, ent->version);
-	pk64(&k, ent->created_op);
-	pk64(&k, ent->changed_op);
-	pk32(&k, ent->n_members);
-	pk32(&k, ent->n_aliases);
-	for (uint32_t i = 0; i < ent->n_members; i++)
-		pk32(&k, ent->members[i]);
-	for (uint32_t i = 0; i < ent->n_aliases; i++)
-		pk64(&k, ent->aliases[i]);
-	c->entities++;
-	return snap_put(c->w, SNAP_ENTITY, c->buf, (uint32_t)n);
-}
-
-static int snap_write_all(struct snap_ctx *c)
+/* Caller holds the write lock. */
+static void snap_capture(struct snap_ctx *c)
 {
 	reconnu *e = c->e;
-	uint64_t next_id, op;
-	graph_counters(e->graph, &next_id, &op);
-	struct pk k = {snap_buf(c, 64)};
-	if (!k.p)
+	struct graph_stats gs;
+	struct block_stats bs;
+	graph_counters(e->graph, &c->meta.next_entity, &c->meta.graph_op);
+	graph_get_stats(e->graph, &gs);
+	block_index_stats(e->index, &bs);
+	c->meta.next_seq = store_next_seq(e->store);
+	c->meta.id_limit = store_id_limit(e->store);
+	c->meta.merges = gs.merges;
+	c->meta.splits = gs.splits;
+	c->meta.records = store_count(e->store);
+	c->meta.entities = gs.entities;
+	c->meta.aliases = gs.aliases;
+	c->meta.index_keys = bs.keys;
+	c->model = e->model;
+	c->model_version = e->model_version;
+}
+
+static int snap_put_head(struct snap_ctx *c)
+{
+	uint8_t buf[META_V2 > 8 + SCORE_MODEL_BYTES ? META_V2
+						    : 8 + SCORE_MODEL_BYTES];
+	struct pk k = {buf};
+	pk64(&k, c->meta.next_entity);
+	pk64(&k, c->meta.graph_op);
+	pk64(&k, c->meta.next_seq);
+	pk32(&k, c->meta.id_limit);
+	pk64(&k, c->meta.merges);
+	pk64(&k, c->meta.splits);
+	pk64(&k, c->meta.records);
+	pk64(&k, c->meta.entities);
+	pk64(&k, c->meta.aliases);
+	pk64(&k, c->meta.index_keys);
+	int rc = snap_put(c->w, SNAP_META, buf, META_V2);
+	if (rc)
+		return rc;
+	k.p = buf;
+	pk64(&k, c->model_version);
+	score_model_encode(&c->model, k.p);
+	return snap_put(c->w, SNAP_MODEL, buf, 8 + SCORE_MODEL_BYTES);
+}
+
+static int snap_put_item(void *ctx, uint8_t kind, const void *p, uint32_t n)
+{
+	return snap_put(ctx, kind, p, n);
+}
+
+static void snap_held(struct snap_ctx *c, const struct timespec *since)
+{
+	double s = seconds_since(since);
+	c->held += s;
+	if (s > c->held_max)
+		c->held_max = s;
+}
+
+/*
+ * Writers are held three times, briefly: while the read view opens, while
+ * each slice of records is copied into memory (under the read lock: reads
+ * go on), and while the view closes. Files are written with no lock held.
+ */
+static int snap_write(struct snap_ctx *c, const char *dir, uint64_t *lsn)
+{
+	reconnu *e = c->e;
+	struct timespec h;
+	pthread_rwlock_wrlock(&e->lock);
+	clock_gettime(CLOCK_MONOTONIC, &h);
+	*lsn = e->last_lsn;
+	snap_capture(c);
+	c->view = image_view_open(e->store, e->graph);
+	snap_held(c, &h);
+	pthread_rwlock_unlock(&e->lock);
+	if (!c->view)
 		return -ENOMEM;
-	pk64(&k, next_id);
-	pk64(&k, op);
-	pk64(&k, store_next_seq(e->store));
-	pk32(&k, store_id_limit(e->store));
-	int rc = snap_put(c->w, SNAP_META, c->buf, 28);
-	uint32_t lim = store_id_limit(e->store);
-	for (uint32_t id = 0; id < lim && !rc; id++) {
-		const struct store_rec *r = store_get(e->store, id);
-		if (!r)
-			continue;
-		size_t n = 20 + op_upsert_size(&r->raw);
-		struct pk q = {snap_buf(c, n)};
-		if (!q.p)
-			return -ENOMEM;
-		pk32(&q, id);
-		pk64(&q, r->created);
-		pk64(&q, r->seq);
-		op_encode_upsert(&r->raw, q.p);
-		rc = snap_put(c->w, SNAP_RECORD, c->buf, (uint32_t)n);
-		c->records++;
-		/* edges, each once (from its smaller record id) */
-		size_t ne;
-		const struct graph_edge *ed = graph_edges(e->graph, id, &ne);
-		size_t keep = 0;
-		for (size_t i = 0; i < ne; i++)
-			keep += ed[i].other > id;
-		if (!keep || rc)
-			continue;
-		struct pk x = {snap_buf(c, 4 + 9 * keep)};
-		if (!x.p)
-			return -ENOMEM;
-		pk32(&x, id);
-		for (size_t i = 0; i < ne; i++) {
-			if (ed[i].other <= id)
-				continue;
-			pk32(&x, ed[i].other);
-			uint32_t wb;
-			memcpy(&wb, &ed[i].weight, 4);
-			pk32(&x, wb);
-			*x.p++ = ed[i].kind;
-		}
-		rc = snap_put(c->w, SNAP_EDGES, c->buf, (uint32_t)(4 + 9 * keep));
-	}
+	/* the snapshot must not hold a write the log could still lose */
+	int rc = *lsn && wal_wait(e->wal, *lsn) ? -EIO : 0;
+	/* room for a slice and more, allocated before any lock is taken */
 	if (!rc)
-		rc = graph_foreach_entity(e->graph, snap_entity, c);
+		rc = image_items_reserve(&c->items, 4u << 20);
+	if (!rc)
+		rc = snap_writer_open(dir, *lsn, &c->w);
+	if (!rc)
+		rc = snap_put_head(c);
+	uint32_t lim = image_view_limit(c->view), step = snap_slice_records();
+	for (uint32_t from = 0, to; !rc && from < lim; from = to) {
+		to = lim - from > step ? from + step : lim;
+		pthread_rwlock_rdlock(&e->lock);
+		clock_gettime(CLOCK_MONOTONIC, &h);
+		rc = image_view_scan(c->view, from, to, &c->items);
+		snap_held(c, &h);
+		pthread_rwlock_unlock(&e->lock);
+		if (!rc)
+			rc = image_items_flush(&c->items, snap_put_item, c->w);
+		snap_between_slices();
+	}
+	pthread_rwlock_wrlock(&e->lock);
+	clock_gettime(CLOCK_MONOTONIC, &h);
+	int crc = image_view_close(c->view, &c->items);
+	snap_held(c, &h);
+	pthread_rwlock_unlock(&e->lock);
+	if (!rc)
+		rc = crc;
+	if (!rc)
+		rc = image_items_flush(&c->items, snap_put_item, c->w);
 	return rc;
 }
 
@@ -808,35 +1324,28 @@ int reconnu_snapshot(reconnu *e, reconnu_snapshot_info *info)
 	if (!e->wal)
 		return set_error(RECONNU_ESTATE,
 				 "snapshot: the engine has no storage");
-	struct timespec t0, t1, t2;
+	struct timespec t0;
 	char dir[4096];
 	snprintf(dir, sizeof(dir), "%s/snapshots", e->dir);
 	pthread_mutex_lock(&e->snap_lock);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	pthread_rwlock_rdlock(&e->lock);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	uint64_t lsn = e->last_lsn;
 	struct snap_ctx c = {.e = e};
-	int rc = 0;
-	/* the snapshot must not hold a write the log could still lose */
-	if (lsn && wal_wait(e->wal, lsn))
-		rc = -EIO;
-	if (!rc)
-		rc = snap_writer_open(dir, lsn, &c.w);
-	if (!rc) {
-		rc = snap_write_all(&c);
-		if (rc)
-			snap_writer_abort(c.w);
-		else
-			rc = snap_writer_commit(c.w);
-	}
-	pthread_rwlock_unlock(&e->lock);
-	clock_gettime(CLOCK_MONOTONIC, &t2);
-	free(c.buf);
+	uint64_t lsn = 0;
+	int rc = snap_write(&c, dir, &lsn);
+	image_view_free(c.view);
+	if (c.w)
+		rc =
+		    rc ? (snap_writer_abort(c.w), rc) : snap_writer_commit(c.w);
+	info->records = c.items.records;
+	info->entities = c.items.entities;
+	image_items_free(&c.items);
+	info->seconds = seconds_since(&t0);
 	if (!rc) {
 		uint64_t oldest = snap_prune(dir, 2);
-		int removed = oldest ? wal_remove_before(e->wal, oldest + 1) : 0;
-		info->wal_segments_removed = removed > 0 ? (uint64_t)removed : 0;
+		int removed =
+		    oldest ? wal_remove_before(e->wal, oldest + 1) : 0;
+		info->wal_segments_removed =
+		    removed > 0 ? (uint64_t)removed : 0;
 		char path[4200];
 		struct stat st;
 		snprintf(path, sizeof(path), "%s/snap-%020llu.snap", dir,
@@ -845,32 +1354,217 @@ int reconnu_snapshot(reconnu *e, reconnu_snapshot_info *info)
 	}
 	pthread_mutex_unlock(&e->snap_lock);
 	info->lsn = lsn;
-	info->records = c.records;
-	info->entities = c.entities;
-	info->seconds = (double)(t2.tv_sec - t0.tv_sec) +
-			(double)(t2.tv_nsec - t0.tv_nsec) / 1e9;
-	info->write_pause = (double)(t2.tv_sec - t1.tv_sec) +
-			    (double)(t2.tv_nsec - t1.tv_nsec) / 1e9;
+	info->write_pause = c.held_max;
 	if (rc)
 		return set_error(RECONNU_EIO, "snapshot: %s", strerror(-rc));
 	return ok();
 }
 
+/*
+ * Loading a version 2 snapshot takes two threads: this one puts records
+ * and entities back into the store and the graph, an indexer thread puts
+ * each record into the blocking index and the term frequencies (which
+ * this thread does not touch) as batches of records arrive. Records are
+ * immutable, and a batch changes hands under a mutex.
+ */
+enum { IDX_BATCH = 1024, IDX_KEYS = 32 * IDX_BATCH };
+
+/* Records with their blocking keys (computed by the loader: hashing keys
+ * is a fair share of the work, and it balances the two threads). */
+struct idx_batch {
+	struct idx_batch *next;
+	uint32_t n, n_keys;
+	const struct store_rec *r[IDX_BATCH];
+	uint32_t first[IDX_BATCH + 1]; /**< keys of r[i]: first[i]..[i+1] */
+	uint64_t keys[IDX_KEYS];
+};
+
+/* Indexes a batch; the slots of record i + 2 are fetched while record i
+ * is added, so that the cache misses of the huge table overlap. */
+static void snap_index_run(reconnu *e, const struct idx_batch *b)
+{
+	for (uint32_t i = 0; i < b->n; i++) {
+		if (i + 2 < b->n)
+			for (uint32_t k = b->first[i + 2]; k < b->first[i + 3];
+			     k++)
+				block_index_prefetch(e->index, b->keys[k]);
+		index_keys(e, b->r[i], b->keys + b->first[i],
+			   b->first[i + 1] - b->first[i], 1);
+	}
+}
+
+struct indexer {
+	reconnu *e;
+	pthread_t thread;
+	int running; /**< the thread exists (else index here) */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct idx_batch *head, *tail; /**< handed over, not indexed yet */
+	struct idx_batch *fill;	       /**< being filled by the loader */
+	uint64_t reserve;	       /**< keys to make room for first */
+	int done;		       /**< no more batches */
+	int failed;		       /**< a batch could not be allocated */
+};
+
+static void *indexer_main(void *arg)
+{
+	struct indexer *x = arg;
+	pthread_mutex_lock(&x->mu);
+	for (;;) {
+		while (!x->head && !x->done && !x->reserve)
+			pthread_cond_wait(&x->cv, &x->mu);
+		if (x->reserve) { /* zeroing the table is this thread's */
+			uint64_t keys = x->reserve;
+			x->reserve = 0;
+			pthread_mutex_unlock(&x->mu);
+			(void)block_index_reserve(x->e->index, keys);
+			pthread_mutex_lock(&x->mu);
+			continue;
+		}
+		struct idx_batch *b = x->head;
+		if (!b)
+			break;
+		x->head = b->next;
+		if (!x->head)
+			x->tail = NULL;
+		pthread_mutex_unlock(&x->mu);
+		snap_index_run(x->e, b);
+		free(b);
+		pthread_mutex_lock(&x->mu);
+	}
+	pthread_mutex_unlock(&x->mu);
+	return NULL;
+}
+
+static void indexer_start(struct indexer *x, reconnu *e)
+{
+	memset(x, 0, sizeof(*x));
+	x->e = e;
+	pthread_mutex_init(&x->mu, NULL);
+	pthread_cond_init(&x->cv, NULL);
+	x->running = pthread_create(&x->thread, NULL, indexer_main, x) == 0;
+}
+
+/* Room in the index for keys keys, made by the indexer thread (a large
+ * table: its pages are zeroed there, not here). Failing only slows. */
+static void indexer_reserve(struct indexer *x, uint64_t keys)
+{
+	if (!x->running) {
+		(void)block_index_reserve(x->e->index, keys);
+		return;
+	}
+	pthread_mutex_lock(&x->mu);
+	x->reserve = keys;
+	pthread_cond_signal(&x->cv);
+	pthread_mutex_unlock(&x->mu);
+}
+
+static void indexer_hand_over(struct indexer *x)
+{
+	struct idx_batch *b = x->fill;
+	x->fill = NULL;
+	if (!b || !b->n) {
+		free(b);
+		return;
+	}
+	pthread_mutex_lock(&x->mu);
+	if (x->tail)
+		x->tail->next = b;
+	else
+		x->head = b;
+	x->tail = b;
+	pthread_cond_signal(&x->cv);
+	pthread_mutex_unlock(&x->mu);
+}
+
+static void indexer_add(struct indexer *x, const struct store_rec *r)
+{
+	if (!x->running) {
+		index_rec(x->e, r, 1);
+		return;
+	}
+	if (!x->fill) {
+		if (!(x->fill = malloc(sizeof(*x->fill)))) {
+			x->failed = 1;
+			return;
+		}
+		x->fill->next = NULL;
+		x->fill->n = x->fill->n_keys = 0;
+		x->fill->first[0] = 0;
+	}
+	struct idx_batch *b = x->fill;
+	b->r[b->n] = r;
+	b->n_keys += (uint32_t)rec_keys(r, b->keys + b->n_keys);
+	b->first[++b->n] = b->n_keys;
+	if (b->n == IDX_BATCH || IDX_KEYS - b->n_keys < MAX_KEYS)
+		indexer_hand_over(x);
+}
+
+/* Waits for every record handed over to be indexed.
+ * @retval 0 or -ENOMEM (a record was not indexed). */
+static int indexer_finish(struct indexer *x)
+{
+	if (x->running) {
+		indexer_hand_over(x);
+		pthread_mutex_lock(&x->mu);
+		x->done = 1;
+		pthread_cond_signal(&x->cv);
+		pthread_mutex_unlock(&x->mu);
+		pthread_join(x->thread, NULL);
+		x->running = 0;
+	}
+	free(x->fill);
+	x->fill = NULL;
+	while (x->head) { /* only when the thread could not be joined */
+		struct idx_batch *b = x->head;
+		x->head = b->next;
+		free(b);
+	}
+	pthread_cond_destroy(&x->cv);
+	pthread_mutex_destroy(&x->mu);
+	return x->failed ? -ENOMEM : 0;
+}
+
 /* Loading: items are trusted for framing (the file's checksum was
  * verified before the first one) but still bounds-checked. */
-static int snap_load_item(void *ctx, uint8_t kind, const void *pv, uint32_t n)
+struct snap_load {
+	reconnu *e;
+	uint32_t version;
+	struct image_loader l;
+	struct indexer idx;
+	struct snap_meta meta;
+	int have_meta;
+	int applied;	  /**< the engine changed: no going back */
+	uint64_t records; /**< records loaded */
+};
+
+static int snap_load_model(reconnu *e, const uint8_t *p, uint32_t n)
 {
-	struct snap_ctx *c = ctx;
+	if (n != 8 + SCORE_MODEL_BYTES)
+		return -EBADMSG;
+	uint64_t v = up64(&p);
+	if (score_model_decode(p, SCORE_MODEL_BYTES, &e->model))
+		return -EBADMSG;
+	e->model_version = v;
+	return 0;
+}
+
+/* Version 1 items: raw records, normalised and indexed one by one. */
+static int snap_load_v1(struct snap_load *c, uint8_t kind, const uint8_t *p,
+			uint32_t n)
+{
 	reconnu *e = c->e;
-	const uint8_t *p = pv, *end = p + n;
+	const uint8_t *end = p + n;
 	if (kind == SNAP_META) {
-		if (n < 28)
+		if (n < META_V1)
 			return -EBADMSG;
 		uint64_t next_id = up64(&p), op = up64(&p), seq = up64(&p);
 		graph_set_counters(e->graph, next_id, op);
 		store_set_next_seq(e->store, seq);
 		return 0;
 	}
+	if (kind == SNAP_MODEL)
+		return snap_load_model(e, p, n);
 	if (kind == SNAP_RECORD) {
 		if (n < 20)
 			return -EBADMSG;
@@ -909,29 +1603,128 @@ static int snap_load_item(void *ctx, uint8_t kind, const void *pv, uint32_t n)
 		}
 		return 0;
 	}
-	if (kind == SNAP_ENTITY) {
-		if (n < 40)
-			return -EBADMSG;
-		uint64_t id = up64(&p), ver = up64(&p), cop = up64(&p),
-			 chop = up64(&p);
-		uint32_t nm = up32(&p), na = up32(&p);
-		if ((uint64_t)nm * 4 + (uint64_t)na * 8 != (uint64_t)(end - p))
-			return -EBADMSG;
-		uint32_t *m = malloc((nm ? nm : 1) * sizeof(*m));
-		uint64_t *al = malloc((na ? na : 1) * sizeof(*al));
-		int rc = m && al ? 0 : -ENOMEM;
-		for (uint32_t i = 0; !rc && i < nm; i++)
-			m[i] = up32(&p);
-		for (uint32_t i = 0; !rc && i < na; i++)
-			al[i] = up64(&p);
-		if (!rc && graph_restore_entity(e->graph, id, ver, cop, chop, m,
-						nm, al, na))
-			rc = -EBADMSG;
-		free(m);
-		free(al);
+	if (kind == SNAP_ENTITY)
+		return image_load_entity(&c->l, p, n);
+	return 0;
+}
+
+static int snap_load_meta(struct snap_load *c, const uint8_t *p, uint32_t n)
+{
+	reconnu *e = c->e;
+	struct snap_meta *m = &c->meta;
+	if (n < META_V2 || c->have_meta)
+		return -EBADMSG;
+	m->next_entity = up64(&p);
+	m->graph_op = up64(&p);
+	m->next_seq = up64(&p);
+	m->id_limit = up32(&p);
+	m->merges = up64(&p);
+	m->splits = up64(&p);
+	m->records = up64(&p);
+	m->entities = up64(&p);
+	m->aliases = up64(&p);
+	m->index_keys = up64(&p);
+	if (m->records > m->id_limit || m->entities > m->records)
+		return -EBADMSG;
+	c->have_meta = 1;
+	graph_set_counters(e->graph, m->next_entity, m->graph_op);
+	graph_set_history(e->graph, m->merges, m->splits);
+	store_set_next_seq(e->store, m->next_seq);
+	/* room for everything up front; failing here only makes it slower */
+	(void)store_restore_reserve(e->store, m->id_limit, m->records);
+	(void)graph_restore_reserve(e->graph, m->id_limit, m->entities,
+				    m->aliases);
+	indexer_reserve(&c->idx, m->index_keys);
+	return 0;
+}
+
+static int snap_load_item(void *ctx, uint8_t kind, const void *pv, uint32_t n)
+{
+	struct snap_load *c = ctx;
+	const uint8_t *p = pv;
+	c->applied = 1;
+	if (c->version == 1)
+		return snap_load_v1(c, kind, p, n);
+	switch (kind) {
+	case SNAP_META:
+		return snap_load_meta(c, p, n);
+	case SNAP_MODEL:
+		return snap_load_model(c->e, p, n);
+	case SNAP_ENTITY:
+		return c->have_meta ? image_load_entity(&c->l, p, n) : -EBADMSG;
+	case SNAP_IMAGE_RECORD: {
+		const struct store_rec *r;
+		int rc = c->have_meta ? image_load_record(&c->l, p, n, &r)
+				      : -EBADMSG;
+		if (!rc) {
+			indexer_add(&c->idx, r);
+			c->records++;
+		}
 		return rc;
 	}
+	}
 	return 0; /* unknown kinds are skipped: room for later items */
+}
+
+/* After the last item of a version 2 snapshot: check that it holds
+ * together. */
+static int snap_load_end(struct snap_load *c)
+{
+	const struct snap_meta *m = &c->meta;
+	if (!c->have_meta || c->l.records != m->records ||
+	    c->l.entities != m->entities || image_load_end(&c->l, m->id_limit))
+		return -EBADMSG;
+	return store_restore_end(c->e->store, m->id_limit) ? -ENOMEM : 0;
+}
+
+/* Loads the newest snapshot that is whole; a damaged one is skipped for
+ * the older. @retval 0 with *lsn (0: none), or an error already set. */
+static int snap_load_newest(reconnu *e, const char *sdir, uint64_t *lsn,
+			    reconnu_recovery *info)
+{
+	uint64_t lsns[8];
+	size_t ns = snap_list(sdir, lsns, 8);
+	*lsn = 0;
+	for (size_t i = 0; i < ns; i++) {
+		struct timespec s0;
+		clock_gettime(CLOCK_MONOTONIC, &s0);
+		struct snap_load c = {.e = e,
+				      .l = {.st = e->store, .g = e->graph}};
+		indexer_start(&c.idx, e);
+		int rc =
+		    snap_read(sdir, lsns[i], &c.version, snap_load_item, &c);
+		int irc = indexer_finish(&c.idx);
+		if (!rc && c.version >= 2)
+			rc = snap_load_end(&c);
+		if (!rc)
+			rc = irc;
+		free(c.l.edges);
+		if (rc == -ENOTSUP)
+			return set_error(RECONNU_EIO,
+					 "snapshot %llu: format version %u, "
+					 "this build reads versions %d to %d "
+					 "(start the build that wrote it)",
+					 (unsigned long long)lsns[i], c.version,
+					 SNAP_VERSION_OLDEST, SNAP_VERSION);
+		if (!rc) {
+			*lsn = lsns[i];
+			if (info) {
+				info->snapshot_lsn = lsns[i];
+				info->snapshot_records = c.records;
+				info->snapshot_seconds = seconds_since(&s0);
+			}
+			return 0;
+		}
+		/* failed half-way through a verified file: the engine is
+		 * half-loaded, refuse rather than guess */
+		if (c.applied)
+			return set_error(RECONNU_EIO,
+					 "snapshot %llu (format %u): %s",
+					 (unsigned long long)lsns[i], c.version,
+					 rc == -ENOMEM ? "out of memory"
+						       : "unreadable data");
+	}
+	return 0;
 }
 
 int reconnu_open_storage(const reconnu_config *cfg, const reconnu_storage *st,
@@ -958,34 +1751,10 @@ int reconnu_open_storage(const reconnu_config *cfg, const reconnu_storage *st,
 	/* newest valid snapshot; a damaged one is skipped for the older */
 	char sdir[4096];
 	snprintf(sdir, sizeof(sdir), "%s/snapshots", st->dir);
-	uint64_t lsns[8], snap_lsn = 0;
-	size_t ns = snap_list(sdir, lsns, 8);
-	struct snap_ctx sc = {.e = e};
-	for (size_t i = 0; i < ns; i++) {
-		struct timespec s0, s1;
-		clock_gettime(CLOCK_MONOTONIC, &s0);
-		sc.records = 0;
-		int src = snap_read(sdir, lsns[i], snap_load_item, &sc);
-		clock_gettime(CLOCK_MONOTONIC, &s1);
-		if (src == 0) {
-			snap_lsn = lsns[i];
-			if (info) {
-				info->snapshot_lsn = snap_lsn;
-				info->snapshot_records = sc.records;
-				info->snapshot_seconds =
-					(double)(s1.tv_sec - s0.tv_sec) +
-					(double)(s1.tv_nsec - s0.tv_nsec) / 1e9;
-			}
-			break;
-		}
-		if (sc.records) {
-			/* failed half-way through a verified file: the engine
-			 * is half-loaded, start over without snapshots */
-			reconnu_close(e);
-			return set_error(RECONNU_EIO,
-					 "snapshot %llu: unreadable record data",
-					 (unsigned long long)lsns[i]);
-		}
+	uint64_t snap_lsn = 0;
+	if (snap_load_newest(e, sdir, &snap_lsn, info)) {
+		reconnu_close(e);
+		return RECONNU_EIO;
 	}
 	e->last_lsn = snap_lsn;
 	char wdir[4096];
@@ -1045,7 +1814,7 @@ static int explain_fill(struct arena *a, const reconnu *e,
 			reconnu_explanation *out)
 {
 	struct score_explain ex;
-	double w = score_pair(&e->model, e->nicknames, x, y, &ex);
+	double w = score_pair_tf(&e->model, e->nicknames, e->tf, x, y, &ex);
 	out->prior_weight = e->model.prior;
 	out->total_weight = w;
 	out->probability = score_probability(w);
@@ -1070,6 +1839,7 @@ static int explain_fill(struct arena *a, const reconnu *e,
 		d->right = arena_strdup(a, f->right);
 		d->similarity = f->similarity;
 		d->weight = f->weight;
+		d->tf_adjustment = f->tf;
 		if (!d->left || !d->right)
 			return RECONNU_ENOMEM;
 	}
@@ -1130,7 +1900,7 @@ int reconnu_identify(reconnu *e, const reconnu_record *in,
 		const struct graph_entity *ent = graph_entity_of(e->graph, cand[i]);
 		if (!o || !ent)
 			continue;
-		double w = score_pair(&e->model, e->nicknames, q, o, NULL);
+		double w = score_pair_tf(&e->model, e->nicknames, e->tf, q, o, NULL);
 		size_t k = 0;
 		while (k < ne && es[k].ent != ent)
 			k++;
@@ -1281,7 +2051,7 @@ int reconnu_explain_entity(reconnu *e, const reconnu_record *a, uint64_t id,
 	double bw = -INFINITY;
 	for (uint32_t i = 0; i < ent->n_members; i++) {
 		const struct store_rec *o = store_get(e->store, ent->members[i]);
-		double w = score_pair(&e->model, e->nicknames, x, o, NULL);
+		double w = score_pair_tf(&e->model, e->nicknames, e->tf, x, o, NULL);
 		if (w > bw)
 			bw = w, best = o;
 	}

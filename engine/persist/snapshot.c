@@ -30,10 +30,31 @@ struct snap_writer {
 };
 
 static int crash_at;
+static uint32_t slice_records;
+static void (*slice_between)(void *);
+static void *slice_ctx;
 
 void snap_errinj_crash_at(int step)
 {
 	crash_at = step;
+}
+
+void snap_errinj_slices(uint32_t records, void (*between)(void *ctx), void *ctx)
+{
+	slice_records = records;
+	slice_between = between;
+	slice_ctx = ctx;
+}
+
+uint32_t snap_slice_records(void)
+{
+	return slice_records ? slice_records : 1024;
+}
+
+void snap_between_slices(void)
+{
+	if (slice_between)
+		slice_between(slice_ctx);
 }
 
 static int write_all(int fd, const void *p, size_t n)
@@ -122,7 +143,7 @@ int snap_writer_open(const char *dir, uint64_t lsn, struct snap_writer **out)
 	XXH3_64bits_reset(&w->hash);
 	unsigned char h[HDR] = {0};
 	memcpy(h, MAGIC, 8);
-	le32(h + 8, 1);
+	le32(h + 8, SNAP_VERSION);
 	le64(h + 16, lsn);
 	put_raw(w, h, HDR);
 	*out = w;
@@ -241,8 +262,10 @@ size_t snap_list(const char *dir, uint64_t *lsns, size_t cap)
 	return n;
 }
 
-int snap_read(const char *dir, uint64_t lsn, snap_item_fn fn, void *ctx)
+int snap_read(const char *dir, uint64_t lsn, uint32_t *version, snap_item_fn fn,
+	      void *ctx)
 {
+	*version = 0;
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/snap-%020" PRIu64 ".snap", dir, lsn);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -261,9 +284,14 @@ int snap_read(const char *dir, uint64_t lsn, snap_item_fn fn, void *ctx)
 	madvise((void *)m, size, MADV_SEQUENTIAL);
 	const unsigned char *f = m + size - FTR;
 	int rc = -EBADMSG;
-	if (memcmp(m, MAGIC, 8) || rd32(m + 8) != 1 || rd64(m + 16) != lsn ||
-	    memcmp(f, END, 8) || XXH3_64bits(m, size - FTR) != rd64(f + 16))
+	if (memcmp(m, MAGIC, 8) || rd64(m + 16) != lsn || memcmp(f, END, 8) ||
+	    XXH3_64bits(m, size - FTR) != rd64(f + 16))
 		goto out;
+	*version = rd32(m + 8);
+	if (*version < SNAP_VERSION_OLDEST || *version > SNAP_VERSION) {
+		rc = -ENOTSUP; /* whole, but not a format this build reads */
+		goto out;
+	}
 	/* walk once to check the item framing, then hand items out */
 	uint64_t items = 0;
 	size_t off = HDR;

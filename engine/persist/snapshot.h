@@ -10,18 +10,26 @@
  * item: a damaged snapshot is never loaded.
  *
  * Layout (little-endian):
- *   header  32 bytes: "RCNUSNAP" | u32 version=1 | u32 0 | u64 lsn | u64 0
+ *   header  32 bytes: "RCNUSNAP" | u32 version | u32 0 | u64 lsn | u64 0
  *   items   u8 kind | u8[3] 0 | u32 len | len bytes
  *   footer  24 bytes: "RCNUEND\0" | u64 item count | u64 XXH3-64(header+items)
  *
  * What the items mean is the caller's business (the engine writes records,
- * entities, edges and counters).
+ * entities, edges and counters); the version in the header says which
+ * meaning: version 1 held raw records, version 2 holds the images of
+ * image.h. A reader is told the version before the first item and may
+ * refuse it; a version outside SNAP_VERSION_OLDEST..SNAP_VERSION is
+ * refused here.
  */
 #ifndef RECONNU_SNAPSHOT_H
 #define RECONNU_SNAPSHOT_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+/** Format written; formats read: SNAP_VERSION_OLDEST to SNAP_VERSION. */
+#define SNAP_VERSION	    2
+#define SNAP_VERSION_OLDEST 1
 
 struct snap_writer;
 
@@ -41,15 +49,27 @@ void snap_writer_abort(struct snap_writer *w);
  *  synced), as a crash there would; 0 disables. */
 void snap_errinj_crash_at(int step);
 
+/** How many records a snapshot writes per read-lock slice (the engine
+ *  holds writers one slice at a time; default 1024), and a function it
+ *  calls between slices, outside the lock. Test hook: records 0 restores
+ *  the default, between NULL calls nothing. */
+void snap_errinj_slices(uint32_t records, void (*between)(void *ctx),
+			void *ctx);
+uint32_t snap_slice_records(void);
+void snap_between_slices(void);
+
 /** Snapshots in dir, newest first: their LSNs (at most cap). */
 size_t snap_list(const char *dir, uint64_t *lsns, size_t cap);
 
 typedef int (*snap_item_fn)(void *ctx, uint8_t kind, const void *p,
 			    uint32_t n);
-/** Verifies dir/snap-<lsn>.snap whole, then calls fn for every item.
- *  @retval 0, -EBADMSG damaged (nothing was handed out), -errno, or fn's
- *  non-zero return. */
-int snap_read(const char *dir, uint64_t lsn, snap_item_fn fn, void *ctx);
+/** Verifies dir/snap-<lsn>.snap whole, sets *version, then calls fn for
+ *  every item.
+ *  @retval 0, -EBADMSG damaged (nothing was handed out), -ENOTSUP whole
+ *  but of a format version this build does not read (*version says
+ *  which; nothing was handed out), -errno, or fn's non-zero return. */
+int snap_read(const char *dir, uint64_t lsn, uint32_t *version, snap_item_fn fn,
+	      void *ctx);
 
 /** Keeps the newest keep snapshots, removes older ones and stray .tmp
  *  files. @retval LSN of the oldest snapshot kept (0 if none). */
