@@ -186,6 +186,13 @@ static double em_session(struct em_report *r, const struct pattern *p,
 	return lambda;
 }
 
+/* Whether level l of attribute a was seen often enough, among random and
+ * blocked pairs, for its estimate to mean something. */
+static int observed(const struct em_report *r, int a, int l)
+{
+	return uses(a, l) && r->seen[a][l] >= EM_MIN_SEEN;
+}
+
 /* Weight of level l of attribute a under r. */
 static double wt(const struct em_report *r, int a, int l)
 {
@@ -202,7 +209,7 @@ static int plausible(const struct em_report *r, int a)
 				    SCORE_DIFFERENT};
 	int prev = -1;
 	for (size_t i = 0; i < sizeof(chain) / sizeof(*chain); i++) {
-		if (!uses(a, chain[i]))
+		if (!observed(r, a, chain[i]))
 			continue;
 		if (prev >= 0 && wt(r, a, chain[i]) > wt(r, a, prev))
 			return 0;
@@ -211,11 +218,13 @@ static int plausible(const struct em_report *r, int a)
 	static const int side[] = {SCORE_NICKNAME, SCORE_INITIAL,
 				   SCORE_PARTIAL};
 	for (size_t i = 0; i < sizeof(side) / sizeof(*side); i++)
-		if (uses(a, side[i]) &&
-		    (wt(r, a, side[i]) > wt(r, a, SCORE_EXACT) ||
-		     wt(r, a, side[i]) < wt(r, a, SCORE_DIFFERENT)))
+		if (observed(r, a, side[i]) &&
+		    ((observed(r, a, SCORE_EXACT) &&
+		      wt(r, a, side[i]) > wt(r, a, SCORE_EXACT)) ||
+		     (observed(r, a, SCORE_DIFFERENT) &&
+		      wt(r, a, side[i]) < wt(r, a, SCORE_DIFFERENT))))
 			return 0;
-	return !uses(a, SCORE_DIFFERENT) ||
+	return !observed(r, a, SCORE_DIFFERENT) ||
 	       wt(r, a, SCORE_DIFFERENT) <= EM_DIFFERENT_MAX;
 }
 
@@ -244,6 +253,13 @@ int em_estimate(const struct em_input *in, struct score_model *model,
 			}
 		}
 		seen_u[a] = tot;
+		for (int l = 1; l < SCORE_NLEVEL; l++)
+			r.seen[a][l] = cnt[l];
+		for (size_t i = 0; i < in->n_blocked; i++) {
+			int l = in->blocked[i].level[a];
+			if (l != SCORE_MISSING && l < SCORE_NLEVEL)
+				r.seen[a][l]++;
+		}
 		for (int l = 1; l < SCORE_NLEVEL; l++)
 			if (uses(a, l))
 				r.u[a][l] = (cnt[l] + 0.5) / (tot + 0.5 * nl);
@@ -300,6 +316,9 @@ int em_estimate(const struct em_input *in, struct score_model *model,
 	if (prior > 0.5)
 		prior = 0.5;
 	model->prior = log2(prior / (1 - prior));
+	/* u now comes from random pairs, where a common value agrees more
+	 * often than average: the frequency adjustment goes both ways */
+	model->tf_max_down = model->tf_max;
 	for (int a = 0; a < SCORE_NATTR; a++) {
 		/* an attribute the data barely has keeps its weights */
 		if (seen_u[a] < EM_MIN_PAIRS)
@@ -318,7 +337,8 @@ int em_estimate(const struct em_input *in, struct score_model *model,
 			}
 		}
 		for (int l = 1; l < SCORE_NLEVEL; l++) {
-			if (!uses(a, l))
+			/* a level the data does not show keeps its weight */
+			if (!observed(&r, a, l))
 				continue;
 			double w = log2(r.m[a][l] / r.u[a][l]);
 			if (w < EM_WEIGHT_MIN)

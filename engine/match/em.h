@@ -52,6 +52,9 @@ struct em_report {
 	/** Attributes (bit 1 << attr) whose estimate was implausible or
 	 *  too thin: they keep the default m (with u measured). */
 	unsigned fallback;
+	/** Pairs (random and blocked) seen at each level; a level seen
+	 *  fewer than EM_MIN_SEEN times keeps its weight. */
+	double seen[SCORE_NATTR][SCORE_NLEVEL];
 };
 
 /**
@@ -79,6 +82,8 @@ int em_estimate(const struct em_input *in, struct score_model *model,
 /** Posterior match mass an attribute needs in its training session for
  *  its m to be estimated (else its weights stay as they were). */
 #define EM_MIN_MASS 20.0
+/** Pairs a level must be seen in for its weight to be estimated. */
+#define EM_MIN_SEEN 5.0
 #define EM_WEIGHT_MIN -12.0
 #define EM_WEIGHT_MAX 20.0
 

@@ -376,11 +376,12 @@ int preset_after_load(const struct preset_opts *o, reconnu *r)
 		"weights: estimated from %" PRIu64 " blocked and %" PRIu64
 		" random pairs (EM %d iterations%s), prior %.2f bits; "
 		"re-resolved %" PRIu64 " records: entities %" PRIu64
-		" -> %" PRIu64 " in %.2f s\n",
+		" -> %" PRIu64 " in %.2f s%s%s\n",
 		rep.blocked_pairs, rep.random_pairs, rep.iterations,
 		rep.converged ? "" : ", not converged", rep.prior_weight,
 		rep.relinked, rep.entities_before, rep.entities_after,
-		rep.seconds);
+		rep.seconds, rep.kept_default[0] ? "; default m kept for " : "",
+		rep.kept_default);
 	return 0;
 }
 
