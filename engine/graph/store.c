@@ -11,6 +11,7 @@
  * Everything a record points to lives inside it; freeing is one free().
  */
 #include "store.h"
+#include "le.h"
 
 #include <ctype.h>
 #include <pthread.h>
@@ -29,55 +30,39 @@ struct pack {
 	size_t len, cap;
 };
 
-static _Thread_local char *tls_scratch;
-static _Thread_local size_t tls_scratch_cap;
-static pthread_key_t scratch_key;
-static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+/* Per-thread buffers, grown on demand and freed when their thread exits
+ * (a key's destructor), so server worker threads leave nothing behind:
+ * the scratch a record is packed in, and the image a built record is laid
+ * out from. */
+struct tls_buf {
+	void *p;
+	size_t cap;
+};
+enum { BUF_SCRATCH, BUF_IMAGE, BUF_N };
+static _Thread_local struct tls_buf tls_buf[BUF_N];
+static pthread_key_t buf_key[BUF_N];
+static pthread_once_t buf_once = PTHREAD_ONCE_INIT;
 
-/* The scratch buffer is freed when its thread exits (the key's
- * destructor), so server worker threads leave nothing behind. */
-static void scratch_init(void)
+static void buf_init(void)
 {
-	pthread_key_create(&scratch_key, free);
+	for (int i = 0; i < BUF_N; i++)
+		pthread_key_create(&buf_key[i], free);
 }
 
-static int scratch_reserve(size_t need)
+/* @retval the buffer (at least need bytes), or NULL on ENOMEM. */
+static void *buf_reserve(int which, size_t need)
 {
-	if (need <= tls_scratch_cap)
-		return 0;
-	pthread_once(&scratch_once, scratch_init);
-	char *b = realloc(tls_scratch, need);
+	struct tls_buf *t = &tls_buf[which];
+	if (need <= t->cap)
+		return t->p;
+	pthread_once(&buf_once, buf_init);
+	void *b = realloc(t->p, need);
 	if (!b)
-		return RECONNU_ENOMEM;
-	tls_scratch = b;
-	tls_scratch_cap = need;
-	pthread_setspecific(scratch_key, b);
-	return 0;
-}
-
-/* The image a built record is laid out from (same lifetime rules). */
-static _Thread_local uint8_t *tls_image;
-static _Thread_local size_t tls_image_cap;
-static pthread_key_t image_key;
-static pthread_once_t image_once = PTHREAD_ONCE_INIT;
-
-static void image_init(void)
-{
-	pthread_key_create(&image_key, free);
-}
-
-static int image_reserve(size_t need)
-{
-	if (need <= tls_image_cap)
-		return 0;
-	pthread_once(&image_once, image_init);
-	uint8_t *b = realloc(tls_image, need);
-	if (!b)
-		return RECONNU_ENOMEM;
-	tls_image = b;
-	tls_image_cap = need;
-	pthread_setspecific(image_key, b);
-	return 0;
+		return NULL;
+	t->p = b;
+	t->cap = need;
+	pthread_setspecific(buf_key[which], b);
+	return b;
 }
 
 static void *pack_alloc(struct pack *p, size_t n)
@@ -578,35 +563,6 @@ static size_t raw_slots(const uint8_t *c)
 	       2 * (size_t)c[RAW_ID] + c[RAW_CO] + 2 * (size_t)c[RAW_AT];
 }
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-
 size_t store_rec_image_size(const struct store_rec *r)
 {
 	const char **slot[MAX_SLOTS];
@@ -639,15 +595,15 @@ size_t store_rec_image(const struct store_rec *r, uint8_t *out)
 	c[NORM_PH] = r->n_phones;
 	c[NORM_AD] = r->n_addrs;
 	c[NORM_ID] = r->n_ids;
-	put16(p + 12, (uint16_t)r->birth.year);
+	le_put16(p + 12, (uint16_t)r->birth.year);
 	p[14] = (uint8_t)r->birth.month;
 	p[15] = (uint8_t)r->birth.day;
 	memcpy(p + 16, r->birth_digits, 8);
-	put64(p + 24, (uint64_t)r->updated_at);
+	le_put64(p + 24, (uint64_t)r->updated_at);
 	p += IMG_HEAD;
 	for (size_t i = 0; i < w->n_consents; i++, p += IMG_CONSENT) {
-		put32(p, (uint32_t)w->consents[i].granted);
-		put64(p + 4, (uint64_t)w->consents[i].at);
+		le_put32(p, (uint32_t)w->consents[i].granted);
+		le_put64(p + 4, (uint64_t)w->consents[i].at);
 	}
 	uint8_t *nulls = p;
 	memset(nulls, 0, (n_raw + 7) / 8);
@@ -663,7 +619,7 @@ size_t store_rec_image(const struct store_rec *r, uint8_t *out)
 		memcpy(p, s, k);
 		p += k;
 	}
-	put32(out + 32, (uint32_t)(p - strings));
+	le_put32(out + 32, (uint32_t)(p - strings));
 	return (size_t)(p - out);
 }
 
@@ -684,7 +640,7 @@ int store_rec_from_image(const void *img, size_t n, struct store_rec **out)
 	size_t n_raw = raw_slots(c);
 	size_t head =
 	    IMG_HEAD + IMG_CONSENT * (size_t)c[RAW_CO] + (n_raw + 7) / 8;
-	uint32_t n_str = get32(p + 32);
+	uint32_t n_str = le_get32(p + 32);
 	if (head > n || n - head != n_str || !n_str || end[-1])
 		return RECONNU_EINVAL;
 
@@ -743,12 +699,12 @@ int store_rec_from_image(const void *img, size_t n, struct store_rec **out)
 	r->birth.month = (int8_t)p[14];
 	r->birth.day = (int8_t)p[15];
 	memcpy(r->birth_digits, p + 16, 8);
-	r->updated_at = w->updated_at = (int64_t)get64(p + 24);
+	r->updated_at = w->updated_at = (int64_t)le_get64(p + 24);
 	const uint8_t *q = p + IMG_HEAD;
 	for (size_t i = 0; i < w->n_consents; i++, q += IMG_CONSENT) {
 		reconnu_consent *k = (reconnu_consent *)&w->consents[i];
-		k->granted = (int)get32(q);
-		k->at = (int64_t)get64(q + 4);
+		k->granted = (int)le_get32(q);
+		k->at = (int64_t)le_get64(q + 4);
 	}
 	const uint8_t *nulls = q;
 
@@ -787,9 +743,9 @@ int store_rec_build(const reconnu_record *in, int require_key,
 	if (rc)
 		return rc;
 
-	if (scratch_reserve(rec_bound(in)))
+	if (!buf_reserve(BUF_SCRATCH, rec_bound(in)))
 		return RECONNU_ENOMEM;
-	struct pack p = {tls_scratch, 0, tls_scratch_cap};
+	struct pack p = {tls_buf[BUF_SCRATCH].p, 0, tls_buf[BUF_SCRATCH].cap};
 	struct store_rec *r = pack_alloc(&p, sizeof(*r));
 	r->id = STORE_NONE;
 	r->updated_at = in->updated_at;
@@ -932,10 +888,11 @@ int store_rec_build(const reconnu_record *in, int require_key,
 	/* the stored form is the one an image gives: one code path lays out
 	 * records built here and records loaded from a snapshot */
 	size_t n = store_rec_image_size(r);
-	if (image_reserve(n))
+	uint8_t *img = buf_reserve(BUF_IMAGE, n);
+	if (!img)
 		return RECONNU_ENOMEM;
-	store_rec_image(r, tls_image);
-	return store_rec_from_image(tls_image, n, out);
+	store_rec_image(r, img);
+	return store_rec_from_image(img, n, out);
 }
 
 void store_rec_delete(struct store_rec *r)

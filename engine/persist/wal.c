@@ -15,6 +15,7 @@
  */
 #define _GNU_SOURCE
 #include "wal.h"
+#include "le.h"
 #include "wal_io.h"
 
 #include <dirent.h>
@@ -102,29 +103,6 @@ uint32_t wal__crc32c(uint32_t crc, const void *p, size_t n)
 }
 
 /* ---- little-endian fields --------------------------------------------- */
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
 
 static uint64_t now_ns(void)
 {
@@ -342,10 +320,10 @@ static void head_encode(uint8_t *h, uint32_t salt, uint64_t start)
 {
 	memset(h, 0, WAL_HDR);
 	memcpy(h, WAL_FILE_MAGIC, 8);
-	put32(h + 8, WAL_VERSION);
-	put32(h + 12, salt);
-	put64(h + 16, start);
-	put32(h + 28, wal__crc32c(0, h, 28));
+	le_put32(h + 8, WAL_VERSION);
+	le_put32(h + 12, salt);
+	le_put64(h + 16, start);
+	le_put32(h + 28, wal__crc32c(0, h, 28));
 }
 
 /** @retval 1 valid, 0 invalid (why), < 0 errno. */
@@ -363,18 +341,18 @@ static int head_check(struct rbuf *r, struct seg_head *sh, char *why,
 		fmt(why, whycap, "bad file magic");
 		return 0;
 	}
-	if (get32(h + 28) != wal__crc32c(0, h, 28)) {
+	if (le_get32(h + 28) != wal__crc32c(0, h, 28)) {
 		fmt(why, whycap, "file header checksum mismatch");
 		return 0;
 	}
-	if (get32(h + 8) != WAL_VERSION) {
+	if (le_get32(h + 8) != WAL_VERSION) {
 		fmt(why, whycap, "unknown format version %" PRIu32,
-		    get32(h + 8));
+		    le_get32(h + 8));
 		return 0;
 	}
-	sh->salt = get32(h + 12);
-	sh->start_lsn = get64(h + 16);
-	if (sh->salt == 0 || sh->start_lsn == 0 || get32(h + 24) != 0) {
+	sh->salt = le_get32(h + 12);
+	sh->start_lsn = le_get64(h + 16);
+	if (sh->salt == 0 || sh->start_lsn == 0 || le_get32(h + 24) != 0) {
 		fmt(why, whycap, "bad file header fields");
 		return 0;
 	}
@@ -400,9 +378,9 @@ static int frame_check(struct rbuf *r, uint64_t off, uint64_t size,
 	const uint8_t *h = rbuf_get(r, off, WAL_HDR, &rc);
 	if (!h)
 		return rc ? rc : -EIO;
-	uint32_t len = get32(h + 4);
-	uint64_t lsn = get64(h + 8);
-	if (get32(h) != WAL_FRAME_MAGIC) {
+	uint32_t len = le_get32(h + 4);
+	uint64_t lsn = le_get64(h + 8);
+	if (le_get32(h) != WAL_FRAME_MAGIC) {
 		fmt(why, whycap, "bad frame magic");
 		return 0;
 	}
@@ -416,11 +394,11 @@ static int frame_check(struct rbuf *r, uint64_t off, uint64_t size,
 		    len);
 		return 0;
 	}
-	if (get32(h + 16) != salt) {
+	if (le_get32(h + 16) != salt) {
 		fmt(why, whycap, "frame salt does not match the file");
 		return 0;
 	}
-	if (get32(h + 20) == 0 || h[25] || h[26] || h[27]) {
+	if (le_get32(h + 20) == 0 || h[25] || h[26] || h[27]) {
 		fmt(why, whycap, "bad frame header fields");
 		return 0;
 	}
@@ -429,7 +407,7 @@ static int frame_check(struct rbuf *r, uint64_t off, uint64_t size,
 		    want_lsn);
 		return 0;
 	}
-	uint32_t stored = get32(h + 28);
+	uint32_t stored = le_get32(h + 28);
 	h = rbuf_get(r, off, WAL_HDR + (size_t)len, &rc);
 	if (!h)
 		return rc ? rc : -EIO;
@@ -458,7 +436,7 @@ static int later_frame_proves_sync(struct rbuf *r, uint64_t bad_off,
 				   uint64_t bad_lsn)
 {
 	uint8_t magic[4];
-	put32(magic, WAL_FRAME_MAGIC);
+	le_put32(magic, WAL_FRAME_MAGIC);
 	for (uint64_t off = bad_off + 1; off + WAL_HDR <= size; off++) {
 		int rc;
 		const uint8_t *p = rbuf_get(r, off, 4, &rc);
@@ -476,7 +454,7 @@ static int later_frame_proves_sync(struct rbuf *r, uint64_t bad_off,
 		p = rbuf_get(r, off, WAL_HDR, &rc);
 		if (!p)
 			return rc ? rc : -EIO;
-		if (fi.lsn - get32(p + 20) >= bad_lsn)
+		if (fi.lsn - le_get32(p + 20) >= bad_lsn)
 			return 1;
 	}
 	return 0;
@@ -784,14 +762,14 @@ static void frame_stamp(struct wal *w, struct wal_frame *f)
 {
 	uint8_t *h = f->hdr;
 	uint64_t back = f->lsn - w->synced_lsn;
-	put32(h, WAL_FRAME_MAGIC);
-	put32(h + 4, f->len);
-	put64(h + 8, f->lsn);
-	put32(h + 16, w->salt);
-	put32(h + 20, back > UINT32_MAX ? UINT32_MAX : (uint32_t)back);
+	le_put32(h, WAL_FRAME_MAGIC);
+	le_put32(h + 4, f->len);
+	le_put64(h + 8, f->lsn);
+	le_put32(h + 16, w->salt);
+	le_put32(h + 20, back > UINT32_MAX ? UINT32_MAX : (uint32_t)back);
 	h[24] = f->type;
 	h[25] = h[26] = h[27] = 0;
-	put32(h + 28, wal__crc32c(wal__crc32c(0, h, 28), f->payload, f->len));
+	le_put32(h + 28, wal__crc32c(wal__crc32c(0, h, 28), f->payload, f->len));
 }
 
 /**

@@ -161,7 +161,7 @@ static size_t frame_ends(const uint8_t *b, size_t n, uint64_t *ends)
 {
 	size_t k = 0;
 	for (size_t off = WAL_HDR; off + WAL_HDR <= n;) {
-		off += WAL_HDR + get32(b + off + 4);
+		off += WAL_HDR + le_get32(b + off + 4);
 		ends[k++] = off;
 	}
 	return k;
@@ -352,7 +352,7 @@ static void test_hostile_tails(void)
 	seg_path(path, sizeof(path), dir, 1, "");
 	const char *names[] = {"zeros", "garbage", "huge length",
 			       "header-only frame", "zeros, garbage, data"};
-	uint32_t salt = get32(img + 12);
+	uint32_t salt = le_get32(img + 12);
 	for (int shape = 0; shape < 5; shape++) {
 		size_t tail = 1 << 16;
 		uint8_t *b = calloc(1, n + tail);
@@ -362,11 +362,11 @@ static void test_hostile_tails(void)
 			for (size_t i = 0; i < tail; i++)
 				t[i] = (uint8_t)rng();
 		if (shape == 2 || shape == 3) {
-			put32(t, WAL_FRAME_MAGIC);
-			put32(t + 4, shape == 2 ? 0xfffffff0u : 8);
-			put64(t + 8, nf + 1);
-			put32(t + 16, salt);
-			put32(t + 20, 1);
+			le_put32(t, WAL_FRAME_MAGIC);
+			le_put32(t + 4, shape == 2 ? 0xfffffff0u : 8);
+			le_put64(t + 8, nf + 1);
+			le_put32(t + 16, salt);
+			le_put32(t + 20, 1);
 			tail = shape == 2 ? 4096 : WAL_HDR;
 		}
 		if (shape == 4) {
@@ -607,8 +607,8 @@ static void sim_write_sync(struct wal_io *io, int fd, const struct iovec *iov,
 		f->written = off + (uint64_t)k;
 	for (int i = 0; i < iovcnt; i++) {
 		const uint8_t *h = iov[i].iov_base;
-		if (iov[i].iov_len >= WAL_HDR && get32(h) == WAL_FRAME_MAGIC)
-			s->written_lsn = get64(h + 8);
+		if (iov[i].iov_len >= WAL_HDR && le_get32(h) == WAL_FRAME_MAGIC)
+			s->written_lsn = le_get64(h + 8);
 	}
 	if (!sync)
 		return;
