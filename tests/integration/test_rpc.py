@@ -710,6 +710,29 @@ class TestLifecycle(Base):
         finally:
             self.assertEqual(again.stop(), 0)
 
+    def test_load_then_estimate(self):
+        """reconnu load --estimate learns the weights after the bulk load."""
+        srv = Server("load-estimate", ["--in-memory", "1"])
+        try:
+            srv.wait_serving()
+            path = os.path.join(ARGS.work, "load-estimate.csv")
+            with open(path, "w") as f:
+                f.write("id,given,family,dob,email\n")
+                for i in range(600):
+                    k = i // 3
+                    f.write("%d,%s,Family%d,19%02d-%02d-%02d,%s\n" % (
+                        i, ["Ana", "Bea", "Carl", "Dan"][k % 4], k % 50, 50 + k % 40,
+                        k % 12 + 1, k % 28 + 1, "p%d@example.org" % k if i % 3 else ""))
+            rc, out, err = self.cli_at(srv, "load", path, "--map",
+                                       "given_name=given,family_name=family,birth_date=dob,email=email",
+                                       "--id", "id", "--source", "csv", "--estimate", "--relink")
+            self.assertEqual(rc, 0, out + err)
+            w = srv.stub.GetWeights(pb.GetWeightsRequest(), timeout=5)
+            self.assertEqual(w.model_version, 1)
+            self.assertEqual(srv.stub.Stats(pb.StatsRequest(), timeout=5).records, 600)
+        finally:
+            self.assertEqual(srv.stop(), 0)
+
     def test_snapshot_in_memory_refused(self):
         srv = Server("snap-mem", ["--in-memory", "1"])
         try:

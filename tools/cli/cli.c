@@ -57,7 +57,10 @@ static const char help_text[] =
     "                                          or configure them\n"
     "  load FILE [--map FIELD=COL,...] [--id COLS] [--source NAME]\n"
     "            [--no-header] [--format csv|jsonl] [--resume-from N]\n"
-    "            [--ack-every N]              bulk load over UpsertStream\n"
+    "            [--ack-every N] [--estimate [--relink]]\n"
+    "                                          bulk load over UpsertStream;\n"
+    "                                          --estimate: then learn the\n"
+    "                                          weights from the data (EM)\n"
     "  bench [--method identify|upsert|health|stats] [--clients N]\n"
     "        [--seconds S] [RECORD]           latency p50/p90/p99 of a "
     "method\n"
@@ -819,7 +822,12 @@ static int cmd(struct cli *c)
 	if (!strcmp(cmd, "load")) {
 		if (!c->file)
 			cli_usage_error("load needs a FILE");
-		return load_run(c);
+		int rc = load_run(c);
+		/* --estimate: learn the weights from what was just loaded */
+		if (rc != EXIT_OK || !c->w_estimate)
+			return rc;
+		c->command = "weights";
+		return cmd_weights(c);
 	}
 	cli_usage_error("unknown command %s", cmd);
 	return EXIT_USAGE;
