@@ -3,6 +3,8 @@
  */
 #include "rpc_client.h"
 
+#include <string.h>
+
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/support/time.h>
 
@@ -46,6 +48,26 @@ grpc_byte_buffer *rpc_client_pack(const ProtobufCMessage *m)
 	grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
 	grpc_slice_unref(s);
 	return bb;
+}
+
+void rpc_client_unary_ops(grpc_op ops[6], grpc_byte_buffer *out,
+			  grpc_metadata_array *md_init, grpc_byte_buffer **in,
+			  grpc_metadata_array *md_trail,
+			  grpc_status_code *status, grpc_slice *details)
+{
+	memset(ops, 0, 6 * sizeof(*ops));
+	ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+	ops[1].op = GRPC_OP_SEND_MESSAGE;
+	ops[1].data.send_message.send_message = out;
+	ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+	ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+	ops[3].data.recv_initial_metadata.recv_initial_metadata = md_init;
+	ops[4].op = GRPC_OP_RECV_MESSAGE;
+	ops[4].data.recv_message.recv_message = in;
+	ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+	ops[5].data.recv_status_on_client.trailing_metadata = md_trail;
+	ops[5].data.recv_status_on_client.status = status;
+	ops[5].data.recv_status_on_client.status_details = details;
 }
 
 ProtobufCMessage *rpc_client_unpack(const ProtobufCMessageDescriptor *d,

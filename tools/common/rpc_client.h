@@ -23,6 +23,14 @@ const char *rpc_client_code_name(grpc_status_code c);
 /** Serialised message; the caller destroys the buffer (after the batch
  *  that sends it completed). */
 grpc_byte_buffer *rpc_client_pack(const ProtobufCMessage *m);
+/** Fills ops[0..5] with the six operations of one unary call: send
+ *  initial metadata, send out, close; receive initial metadata into
+ *  md_init, the response into *in, the status into md_trail, *status and
+ *  *details. Everything stays the caller's. */
+void rpc_client_unary_ops(grpc_op ops[6], grpc_byte_buffer *out,
+			  grpc_metadata_array *md_init, grpc_byte_buffer **in,
+			  grpc_metadata_array *md_trail,
+			  grpc_status_code *status, grpc_slice *details);
 /** Decoded message (free with protobuf_c_message_free_unpacked), NULL when
  *  bb is NULL, compressed beyond reading, or malformed. bb stays the
  *  caller's. */
