@@ -487,9 +487,7 @@ static enum score_level cmp_birth(const struct store_rec *ra,
 	if (a->year == b->year && a->month == b->day && a->day == b->month)
 		return SCORE_CLOSE;
 	char sa[16], sb[16];
-	snprintf(sa, sizeof(sa), "%04d%02d%02d", a->year, a->month, a->day);
-	snprintf(sb, sizeof(sb), "%04d%02d%02d", b->year, b->month, b->day);
-	if (sim_osa(sa, 8, sb, 8, 1) <= 1)
+	if (sim_osa(birth8(ra, sa), 8, birth8(rb, sb), 8, 1) <= 1)
 		return SCORE_CLOSE;
 	return SCORE_DIFFERENT;
 }
@@ -546,17 +544,26 @@ static struct cmp cmp_lists(const char *const *a, size_t na,
 	return c;
 }
 
+/* Whether identifiers x and y ("type:value") have one type; *cx and *cy
+ * then point at their ':'. */
+static int same_id_type(const char *x, const char *y, const char **cx,
+			const char **cy)
+{
+	*cx = strchr(x, ':');
+	*cy = strchr(y, ':');
+	return *cx && *cy && *cx - x == *cy - y &&
+	       !memcmp(x, y, (size_t)(*cx - x));
+}
+
 static struct cmp cmp_idents(const char *const *a, size_t na,
 			     const char *const *b, size_t nb)
 {
 	struct cmp c = cmp_missing();
 	for (size_t i = 0; i < na; i++) {
-		const char *x = a[i], *cx = strchr(x, ':');
 		for (size_t j = 0; j < nb; j++) {
-			const char *y = b[j], *cy = strchr(y, ':');
-			if (!cx || !cy || cx - x != cy - y ||
-			    memcmp(x, y, (size_t)(cx - x)))
-				continue; /* different identifier types */
+			const char *x = a[i], *y = b[j], *cx, *cy;
+			if (!same_id_type(x, y, &cx, &cy))
+				continue;
 			enum score_level l;
 			if (!strcmp(cx, cy))
 				l = SCORE_EXACT;
@@ -689,33 +696,23 @@ int score_never_match(const struct store_rec *a, const struct store_rec *b)
 	    cmp_birth(a, b) == SCORE_DIFFERENT) {
 		/* typists hit one or two digits; three is another date */
 		char sa[16], sb[16];
-		snprintf(sa, sizeof(sa), "%04d%02d%02d", x->year, x->month, x->day);
-		snprintf(sb, sizeof(sb), "%04d%02d%02d", y->year, y->month, y->day);
-		if (sim_osa(sa, 8, sb, 8, 2) > 2)
+		if (sim_osa(birth8(a, sa), 8, birth8(b, sb), 8, 2) > 2)
 			return 1;
 	}
-	if (!a->n_ids || !b->n_ids ||
-	    cmp_idents(a->ids, a->n_ids, b->ids, b->n_ids).level !=
-		SCORE_DIFFERENT)
+	/* "different" means some pair of one type and none closer than one
+	 * edit; never-match wants every such pair three or more apart */
+	if (cmp_idents(a->ids, a->n_ids, b->ids, b->n_ids).level !=
+	    SCORE_DIFFERENT)
 		return 0;
-	/* same type, values apart by more than two edits each time */
-	int seen = 0;
-	for (size_t i = 0; i < a->n_ids; i++) {
-		const char *x = a->ids[i], *cx = strchr(x, ':');
-		if (!cx)
-			continue;
+	for (size_t i = 0; i < a->n_ids; i++)
 		for (size_t j = 0; j < b->n_ids; j++) {
-			const char *y = b->ids[j], *cy = strchr(y, ':');
-			if (!cx || !cy || cx - x != cy - y ||
-			    memcmp(x, y, (size_t)(cx - x)))
-				continue;
-			seen = 1;
-			if (sim_osa(cx + 1, strlen(cx + 1), cy + 1,
+			const char *cx, *cy;
+			if (same_id_type(a->ids[i], b->ids[j], &cx, &cy) &&
+			    sim_osa(cx + 1, strlen(cx + 1), cy + 1,
 				    strlen(cy + 1), 2) <= 2)
 				return 0;
 		}
-	}
-	return seen;
+	return 1;
 }
 
 /* Weight of comparison c of attr, tf-adjusted on exact agreement. */
