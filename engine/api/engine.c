@@ -28,6 +28,7 @@
 #include "block.h"
 #include "op.h"
 #include "snapshot.h"
+#include "splitmix.h"
 #include "wal.h"
 #include "golden.h"
 #include "image.h"
@@ -861,15 +862,6 @@ static void gamma_of(const reconnu *e, const struct store_rec *a,
 		g->level[ex.f[i].attr] = (uint8_t)ex.f[i].level;
 }
 
-static uint64_t rng_next(uint64_t *s)
-{
-	/* splitmix64: deterministic, seedable */
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 int reconnu_estimate_weights(reconnu *e, const reconnu_estimate_opts *o,
 			     reconnu_weights_report *out)
 {
@@ -912,8 +904,8 @@ int reconnu_estimate_weights(reconnu *e, const reconnu_estimate_opts *o,
 	}
 	for (size_t tries = 0; lim > 1 && nr < want_r && tries < want_r * 4;
 	     tries++) {
-		uint32_t i = (uint32_t)(rng_next(&seed) % lim);
-		uint32_t j = (uint32_t)(rng_next(&seed) % lim);
+		uint32_t i = (uint32_t)(splitmix64(&seed) % lim);
+		uint32_t j = (uint32_t)(splitmix64(&seed) % lim);
 		const struct store_rec *a = store_get(e->store, i),
 				       *b = store_get(e->store, j);
 		if (i == j || !a || !b)

@@ -25,6 +25,7 @@
  */
 #define _GNU_SOURCE
 #include "loadgen.h"
+#include "splitmix.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -184,14 +185,6 @@ static void sleep_until_or_stop(uint64_t t)
 	}
 }
 
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 const char *loadgen_kind_name(enum loadgen_kind k)
 {
 	return (unsigned)k < LOADGEN_N_KINDS ? kinds[k].name : "?";
@@ -207,7 +200,7 @@ int loadgen_kind_of(const char *name)
 
 static enum loadgen_kind pick_kind(const struct phase *ph, uint64_t *rng)
 {
-	uint64_t x = rng_next(rng) % ph->wsum;
+	uint64_t x = splitmix64(rng) % ph->wsum;
 	for (int k = 0; k < LOADGEN_N_KINDS; k++) {
 		if (x < ph->weight[k])
 			return k;

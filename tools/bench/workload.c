@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include "workload.h"
+#include "splitmix.h"
 
 #include <ctype.h>
 #include <stdatomic.h>
@@ -36,22 +37,14 @@ struct workload {
 	atomic_uint_fast64_t setup_next;
 };
 
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 static unsigned below(uint64_t *rng, unsigned n)
 {
-	return (unsigned)(rng_next(rng) % n);
+	return (unsigned)(splitmix64(rng) % n);
 }
 
 static int chance(uint64_t *rng, double p)
 {
-	return (double)(rng_next(rng) >> 11) * 0x1p-53 < p;
+	return (double)(splitmix64(rng) >> 11) * 0x1p-53 < p;
 }
 
 /* ---- deep copy of a record ------------------------------------------------
@@ -602,7 +595,7 @@ static int sample_file(struct workload *w, uint64_t *rng)
 		if (rpc_client_record_set(&check, rec))
 			continue;
 		uint64_t slot =
-		    seen < o->sample ? seen : rng_next(rng) % (seen + 1);
+		    seen < o->sample ? seen : splitmix64(rng) % (seen + 1);
 		seen++;
 		if (slot >= o->sample)
 			continue;

@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "datagen.h"
+#include "splitmix.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 /** Bounded copy into a char array member. */
@@ -54,14 +55,6 @@ enum {
 struct rng {
 	uint64_t s[4];
 };
-
-static uint64_t splitmix64(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
 
 static void rng_seed(struct rng *r, uint64_t seed)
 {

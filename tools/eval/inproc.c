@@ -20,6 +20,7 @@
  */
 #define _GNU_SOURCE
 #include "preset.h"
+#include "splitmix.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -41,14 +42,6 @@ struct bench {
 	/* --data-dir: durable load, one wait per batch (group commit) */
 	uint64_t batch, last_lsn;
 };
-
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
 
 static int on_load(void *ctx, const reconnu_record *rec, const char *truth)
 {
@@ -90,10 +83,10 @@ static void perturb(struct bench *b, reconnu_record *q, char *given,
 		    char *family, char *dob)
 {
 	size_t len;
-	switch (rng_next(&b->rng) % 4) {
+	switch (splitmix64(&b->rng) % 4) {
 	case 0: /* swapped letters in the family name */
 		if (family && (len = strlen(family)) >= 3) {
-			size_t i = 1 + rng_next(&b->rng) % (len - 2);
+			size_t i = 1 + splitmix64(&b->rng) % (len - 2);
 			if (!ascii(family[i]) || !ascii(family[i + 1]))
 				break; /* keep UTF-8 valid */
 			char c = family[i];
@@ -104,7 +97,7 @@ static void perturb(struct bench *b, reconnu_record *q, char *given,
 		break;
 	case 1: /* a letter dropped from the given name */
 		if (given && (len = strlen(given)) >= 4) {
-			size_t i = 1 + rng_next(&b->rng) % (len - 2);
+			size_t i = 1 + splitmix64(&b->rng) % (len - 2);
 			if (!ascii(given[i]))
 				break;
 			memmove(given + i, given + i + 1, len - i);
@@ -144,7 +137,7 @@ static int on_identify(void *ctx, const reconnu_record *rec, const char *truth)
 	    family[RECONNU_MAX_FIELD_LEN + 1], dob[64];
 	q.source = NULL;
 	q.source_id = NULL;
-	if ((double)(rng_next(&b->rng) >> 11) * 0x1p-53 < b->perturb) {
+	if ((double)(splitmix64(&b->rng) >> 11) * 0x1p-53 < b->perturb) {
 		perturb(b, &q, copy(given, sizeof(given), rec->given_name),
 			copy(family, sizeof(family), rec->family_name),
 			copy(dob, sizeof(dob), rec->birth_date));
