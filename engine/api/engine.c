@@ -803,11 +803,12 @@ int reconnu_delete(reconnu *e, const char *source, const char *source_id,
 
 /* ---- match weights -------------------------------------------------- */
 
-static double now_seconds(void)
+static double seconds_since(const struct timespec *t0)
 {
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+	return (double)(t.tv_sec - t0->tv_sec) +
+	       (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
 /* Re-resolves every record under the model in force, in id order (so
@@ -870,7 +871,8 @@ int reconnu_estimate_weights(reconnu *e, const reconnu_estimate_opts *o,
 		o = &d;
 	reconnu_weights_report rep;
 	memset(&rep, 0, sizeof(rep));
-	double t0 = now_seconds();
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	size_t want_s = o->sample_records ? o->sample_records : 20000;
 	size_t want_r = o->random_pairs ? o->random_pairs : 200000;
 	uint64_t seed = o->seed ? o->seed : 0x5eedULL;
@@ -963,7 +965,7 @@ int reconnu_estimate_weights(reconnu *e, const reconnu_estimate_opts *o,
 	pthread_rwlock_unlock(&e->lock);
 	if (!rc && rep.lsn)
 		rc = reconnu_wait_durable(e, rep.lsn);
-	rep.seconds = now_seconds() - t0;
+	rep.seconds = seconds_since(&t0);
 	if (out)
 		*out = rep;
 	return rc ? rc : ok();
@@ -1175,14 +1177,6 @@ static uint32_t up32(const uint8_t **p)
 		     (uint32_t)(*p)[2] << 16 | (uint32_t)(*p)[3] << 24;
 	*p += 4;
 	return v;
-}
-
-static double seconds_since(const struct timespec *t0)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - t0->tv_sec) +
-	       (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
 /* Writing. What is not in the read view (counters, the model) is copied
