@@ -782,13 +782,14 @@ static Reconnu__V1__WeightsResponse *weights_out(struct rpc_call *c)
 	return out;
 }
 
+/* Engine errors of the weight calls: as everywhere, except that
+ * RECONNU_ESTATE here means too few records to estimate — a precondition
+ * the caller can meet, not a server that is starting. */
 static void weights_err(struct rpc_result *r, int rc)
 {
 	result_err(r,
-		   rc == RECONNU_EINVAL	   ? GRPC_STATUS_INVALID_ARGUMENT
-		   : rc == RECONNU_ESTATE  ? GRPC_STATUS_FAILED_PRECONDITION
-		   : rc == RECONNU_ENOMEM  ? GRPC_STATUS_RESOURCE_EXHAUSTED
-					   : GRPC_STATUS_UNAVAILABLE,
+		   rc == RECONNU_ESTATE ? GRPC_STATUS_FAILED_PRECONDITION
+					: engine_status(rc),
 		   reconnu_last_error());
 }
 
