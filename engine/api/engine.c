@@ -978,9 +978,8 @@ int reconnu_get_weights(reconnu *e, reconnu_weight *out, size_t cap,
 	size_t k = 0;
 	for (int a = 0; a < SCORE_NATTR; a++)
 		for (int l = 1; l < SCORE_NLEVEL; l++) {
-			double mm, uu;
-			if (score_default_mu((enum score_attr)a,
-					     (enum score_level)l, &mm, &uu))
+			if (!score_level_used((enum score_attr)a,
+					      (enum score_level)l))
 				continue;
 			if (out && k < cap)
 				out[k] = (reconnu_weight){
@@ -1003,14 +1002,13 @@ static int find_weight(const reconnu_weight *w, int *attr, int *level)
 {
 	for (int a = 0; a < SCORE_NATTR; a++)
 		for (int l = 1; l < SCORE_NLEVEL; l++) {
-			double mm, uu;
 			if (w->attribute && w->level &&
 			    !strcmp(w->attribute,
 				    score_attr_name((enum score_attr)a)) &&
 			    !strcmp(w->level,
 				    score_level_name((enum score_level)l)) &&
-			    !score_default_mu((enum score_attr)a,
-					      (enum score_level)l, &mm, &uu)) {
+			    score_level_used((enum score_attr)a,
+					     (enum score_level)l)) {
 				*attr = a;
 				*level = l;
 				return 0;

@@ -49,9 +49,18 @@ static size_t compress(const struct em_gamma *v, size_t n,
 /* Whether attribute a uses level l (the default model says which). */
 static int uses(int a, int l)
 {
-	double m, u;
-	return score_default_mu((enum score_attr)a, (enum score_level)l, &m,
-				&u) == 0;
+	return score_level_used((enum score_attr)a, (enum score_level)l);
+}
+
+/* Attribute a's m back to the defaults. */
+static void default_m(struct em_report *r, int a)
+{
+	for (int l = 1; l < SCORE_NLEVEL; l++) {
+		double m, u;
+		if (score_default_mu((enum score_attr)a, (enum score_level)l, &m,
+				     &u) == 0)
+			r->m[a][l] = m;
+	}
 }
 
 /* Pairs in a training session: the attributes the session conditions on
@@ -267,12 +276,7 @@ int em_estimate(const struct em_input *in, struct score_model *model,
 
 	/* m starts from the defaults */
 	for (int a = 0; a < SCORE_NATTR; a++)
-		for (int l = 1; l < SCORE_NLEVEL; l++) {
-			double m, u;
-			if (score_default_mu((enum score_attr)a,
-					     (enum score_level)l, &m, &u) == 0)
-				r.m[a][l] = m;
-		}
+		default_m(&r, a);
 	int max_it = in->max_iterations > 0 ? in->max_iterations : 50;
 	struct em_gamma *sub = malloc(in->n_blocked * sizeof(*sub));
 	double *post = malloc(in->n_blocked * sizeof(*post));
@@ -328,13 +332,7 @@ int em_estimate(const struct em_input *in, struct score_model *model,
 		 * the attribute keeps the default m, with the u measured */
 		if (got[a] < EM_MIN_MASS || !plausible(&r, a)) {
 			r.fallback |= 1u << a;
-			for (int l = 1; l < SCORE_NLEVEL; l++) {
-				double m, u;
-				if (score_default_mu((enum score_attr)a,
-						     (enum score_level)l, &m,
-						     &u) == 0)
-					r.m[a][l] = m;
-			}
+			default_m(&r, a);
 		}
 		for (int l = 1; l < SCORE_NLEVEL; l++) {
 			/* a level the data does not show keeps its weight */

@@ -150,6 +150,12 @@ int score_default_mu(enum score_attr a, enum score_level l, double *m,
 	return -1;
 }
 
+int score_level_used(enum score_attr a, enum score_level l)
+{
+	double m, u;
+	return score_default_mu(a, l, &m, &u) == 0;
+}
+
 const char *score_attr_name(enum score_attr a)
 {
 	static const char *const names[SCORE_NATTR] = {

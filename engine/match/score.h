@@ -80,6 +80,9 @@ int score_model_decode(const uint8_t *p, size_t n, struct score_model *m);
 int score_default_mu(enum score_attr a, enum score_level l, double *m,
 		     double *u);
 
+/** Whether attribute a has a level l (and so a weight for it). */
+int score_level_used(enum score_attr a, enum score_level l);
+
 /** Name of an attribute ("given_name", …) and of a level ("exact", …). */
 const char *score_attr_name(enum score_attr a);
 const char *score_level_name(enum score_level l);
