@@ -7,13 +7,13 @@
  * correlated within a block, so u is larger than over random pairs).
  */
 #include "score.h"
+#include "le.h"
 
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <xxhash.h>
 
 #include "sim.h"
@@ -82,16 +82,13 @@ static uint8_t *put_f64(uint8_t *p, double v)
 {
 	uint64_t x;
 	memcpy(&x, &v, 8);
-	for (int i = 0; i < 8; i++)
-		*p++ = (uint8_t)(x >> (8 * i));
-	return p;
+	le_put64(p, x);
+	return p + 8;
 }
 
 static const uint8_t *get_f64(const uint8_t *p, double *v)
 {
-	uint64_t x = 0;
-	for (int i = 0; i < 8; i++)
-		x |= (uint64_t)p[i] << (8 * i);
+	uint64_t x = le_get64(p);
 	memcpy(v, &x, 8);
 	return p + 8;
 }
