@@ -1121,6 +1121,13 @@ static void make_person(struct gen *g, struct person *p, uint64_t id,
 	const char *nick = nickname_of(p->given);
 	if (nick && rng_chance(r, 0.1))
 		COPY(p->given, nick);
+	/* whichever way the names were drawn, a household does not hold two
+	 * persons of one full name */
+	for (int tries = 0;
+	     household && tries < 16 && !strcmp(p->given, prev->given) &&
+	     !strcmp(p->family, prev->family);
+	     tries++)
+		pick_builtin_name(g, p, true, false);
 
 	p->by = (int)rng_range(r, 1935, 2006);
 	p->bm = (int)rng_range(r, 1, 12);
