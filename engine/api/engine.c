@@ -308,7 +308,11 @@ static void key_add(uint64_t *keys, size_t *n, char kind, const char *a,
 		memcpy(buf + la + 1, b, lb);
 		len += 1 + lb;
 	}
-	keys[(*n)++] = block_key(kind, buf, len);
+	uint64_t k = block_key(kind, buf, len);
+	for (size_t i = 0; i < *n; i++)
+		if (keys[i] == k) /* e.g. given name = family name */
+			return;
+	keys[(*n)++] = k;
 }
 
 /* The blocking keys of a record, most specific first. */
@@ -327,8 +331,18 @@ static size_t rec_keys(const struct store_rec *r, uint64_t *keys)
 		key_digits(key_digits(key_digits(dob, r->birth.year, 4),
 				      r->birth.month, 2),
 			   r->birth.day, 2);
+	/* either name with the full birth date, one key kind for both: a
+	 * given name filed as the family name still meets its twin */
 	key_add(keys, &n, 'a', r->family, dob[0] ? dob : "");
-	key_add(keys, &n, 'b', r->given, dob[0] ? dob : "");
+	key_add(keys, &n, 'a', r->given, dob[0] ? dob : "");
+	/* birth date with both initials, order-free: survives typos inside
+	 * both names */
+	if (dob[0] && *r->given && *r->family) {
+		int lt = r->given[0] < r->family[0];
+		char in[3] = {lt ? r->given[0] : r->family[0],
+			      lt ? r->family[0] : r->given[0], 0};
+		key_add(keys, &n, 'k', dob, in);
+	}
 	/* phonetic name pair, order-free (swapped names block together) */
 	if (*r->given_phon && *r->family_phon) {
 		int lt = strcmp(r->given_phon, r->family_phon) < 0;
@@ -340,6 +354,7 @@ static size_t rec_keys(const struct store_rec *r, uint64_t *keys)
 		key_add(keys, &n, 'd', r->family, a->postcode);
 		key_add(keys, &n, 'f', r->given, a->postcode);
 		key_add(keys, &n, 'g', dob[0] ? dob : "", a->postcode);
+		key_add(keys, &n, 'j', dob[0] ? dob : "", a->city);
 		key_add(keys, &n, 'h', r->family_phon, a->city);
 		key_add(keys, &n, 's', a->line, a->postcode);
 		/* phonetic names with the place: survive a typo in a name and

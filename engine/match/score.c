@@ -34,9 +34,10 @@ static const struct mu defaults[SCORE_NATTR][8] = {
 			  {SCORE_CLOSE, 0.08, 0.004},
 			  {SCORE_FAR, 0.04, 0.02},
 			  {SCORE_DIFFERENT, 0.02, 0.95}},
-	[SCORE_BIRTH] = {{SCORE_EXACT, 0.86, 0.0008},
-			 {SCORE_CLOSE, 0.10, 0.002},
-			 {SCORE_PARTIAL, 0.04, 0.03},
+	[SCORE_BIRTH] = {{SCORE_EXACT, 0.84, 0.0008},
+			 {SCORE_CLOSE, 0.09, 0.002},
+			 {SCORE_FAR, 0.02, 0.008},
+			 {SCORE_PARTIAL, 0.03, 0.03},
 			 {SCORE_DIFFERENT, 0.02, 0.96}},
 	[SCORE_GENDER] = {{SCORE_EXACT, 0.97, 0.5},
 			  {SCORE_DIFFERENT, 0.03, 0.5}},
@@ -489,10 +490,11 @@ static enum score_level cmp_birth(const struct store_rec *ra,
 		return SCORE_EXACT;
 	if (a->year == b->year && a->month == b->day && a->day == b->month)
 		return SCORE_CLOSE;
+	/* one digit is a typo; two (1977-09-13 / 1976-09-15) are still
+	 * more likely one person's date mistyped than a stranger's */
 	char sa[16], sb[16];
-	if (sim_osa(birth8(ra, sa), 8, birth8(rb, sb), 8, 1) <= 1)
-		return SCORE_CLOSE;
-	return SCORE_DIFFERENT;
+	int d = sim_osa(birth8(ra, sa), 8, birth8(rb, sb), 8, 2);
+	return d <= 1 ? SCORE_CLOSE : d <= 2 ? SCORE_FAR : SCORE_DIFFERENT;
 }
 
 static struct cmp cmp_lists(const char *const *a, size_t na,
@@ -586,6 +588,42 @@ static struct cmp cmp_idents(const char *const *a, size_t na,
 	return c;
 }
 
+/* The first token of a street line holding a digit (the house number),
+ * as a slice; 0 when there is none. */
+static size_t house_number(const char *line, const char **out)
+{
+	const char *p = line;
+	while (*p) {
+		while (*p == ' ')
+			p++;
+		const char *t = p;
+		int digit = 0;
+		for (; *p && *p != ' '; p++)
+			digit |= *p >= '0' && *p <= '9';
+		if (digit) {
+			*out = t;
+			return (size_t)(p - t);
+		}
+	}
+	return 0;
+}
+
+/* Street lines that agree as token sets can still be two doors: "13 rue
+ * nationale" and "138 rue nationale". When both carry a house number, a
+ * typo in it (one edit) caps the level at CLOSE and anything more makes
+ * the streets DIFFERENT (neighbours, see corroborate). */
+static enum score_level cap_house_number(const char *x, const char *y,
+					 enum score_level l)
+{
+	const char *hx, *hy;
+	size_t nx = house_number(x, &hx), ny = house_number(y, &hy);
+	if (!nx || !ny || (nx == ny && !memcmp(hx, hy, nx)))
+		return l;
+	if (sim_osa(hx, nx, hy, ny, 1) <= 1)
+		return l < SCORE_CLOSE ? SCORE_CLOSE : l;
+	return SCORE_DIFFERENT;
+}
+
 /* Addresses: best postcode, city and street agreement over all pairs. */
 static void cmp_addrs(const struct store_rec *a, const struct store_rec *b,
 		      struct cmp *pc, struct cmp *city, struct cmp *street)
@@ -632,6 +670,8 @@ static void cmp_addrs(const struct store_rec *a, const struct store_rec *b,
 					c.level = SCORE_EXACT;
 				else if (s >= 0.6)
 					c.level = SCORE_CLOSE;
+				c.level = cap_house_number(x->line, y->line,
+							   c.level);
 				if (street->level == SCORE_MISSING ||
 				    c.level < street->level)
 					*street = c;
@@ -695,13 +735,10 @@ static void corroborate(double *ws)
 int score_never_match(const struct store_rec *a, const struct store_rec *b)
 {
 	const struct norm_date *x = &a->birth, *y = &b->birth;
+	/* typists hit one or two digits (SCORE_FAR); three is another date */
 	if (x->year && x->month && x->day && y->year && y->month && y->day &&
-	    cmp_birth(a, b) == SCORE_DIFFERENT) {
-		/* typists hit one or two digits; three is another date */
-		char sa[16], sb[16];
-		if (sim_osa(birth8(a, sa), 8, birth8(b, sb), 8, 2) > 2)
-			return 1;
-	}
+	    cmp_birth(a, b) == SCORE_DIFFERENT)
+		return 1;
 	/* "different" means some pair of one type and none closer than one
 	 * edit; never-match wants every such pair three or more apart */
 	if (cmp_idents(a->ids, a->n_ids, b->ids, b->n_ids).level !=

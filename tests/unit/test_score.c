@@ -97,6 +97,52 @@ int main(void)
 	store_rec_delete(x);
 	store_rec_delete(y);
 
+	/* two digits mistyped in a date: far, not different, and no
+	 * never-match; three digits: another date */
+	struct store_rec *g2 = rec("Gabriel", "Thomas", "1977-09-13", NULL, NULL);
+	struct store_rec *g3 = rec("Gabriel", "Thomas", "1976-09-15", NULL, NULL);
+	struct store_rec *g4 = rec("Gabriel", "Thomas", "1986-08-15", NULL, NULL);
+	score_pair(&m, nn, g2, g3, &ex);
+	is_int(level_of(&ex, SCORE_BIRTH), SCORE_FAR, "two digits apart: far");
+	ok(m.weight[SCORE_BIRTH][SCORE_FAR] >
+	       m.weight[SCORE_BIRTH][SCORE_DIFFERENT],
+	   "a far date counts more than a different one");
+	ok(!score_never_match(g2, g3), "two digits apart is no never-match");
+	score_pair(&m, nn, g2, g4, &ex);
+	is_int(level_of(&ex, SCORE_BIRTH), SCORE_DIFFERENT,
+	       "three digits apart: different");
+	ok(score_never_match(g2, g4), "three digits apart is a never-match");
+	store_rec_delete(g2);
+	store_rec_delete(g3);
+	store_rec_delete(g4);
+
+	/* house numbers: two doors of one street are not one address */
+	const char *lines[][2] = {{"13 rue nationale", "13 rue nationale"},
+				  {"13 rue nationale", "31 rue nationale"},
+				  {"13 rue nationale", "138 rue nationale"},
+				  {"7 jiefang road", "32 jiefang road"},
+				  {"rue nationale", "13 rue nationale"}};
+	const enum score_level want[] = {SCORE_EXACT, SCORE_CLOSE, SCORE_CLOSE,
+					 SCORE_DIFFERENT, SCORE_CLOSE};
+	for (int i = 0; i < 5; i++) {
+		reconnu_address a1 = {.line1 = lines[i][0], .city = "Toulouse",
+				      .country = "FR"};
+		reconnu_address a2 = a1;
+		a2.line1 = lines[i][1];
+		reconnu_record r1 = {.given_name = "Jean",
+				     .family_name = "Thomas",
+				     .addresses = &a1,
+				     .n_addresses = 1};
+		reconnu_record r2 = r1;
+		r2.addresses = &a2;
+		store_rec_build(&r1, 0, &x, msg, sizeof(msg));
+		store_rec_build(&r2, 0, &y, msg, sizeof(msg));
+		score_pair(&m, nn, x, y, &ex);
+		is_int(level_of(&ex, SCORE_STREET), want[i], lines[i][1]);
+		store_rec_delete(x);
+		store_rec_delete(y);
+	}
+
 	ok(score_probability(100) == 1.0 && score_probability(-100) == 0.0,
 	   "probability saturates");
 	ok(fabs(score_probability(0) - 0.5) < 1e-12, "weight 0 is even odds");
