@@ -54,8 +54,9 @@ static const struct mu defaults[SCORE_NATTR][8] = {
 	[SCORE_CITY] = {{SCORE_EXACT, 0.8, 0.06},
 			{SCORE_CLOSE, 0.1, 0.01},
 			{SCORE_DIFFERENT, 0.1, 0.93}},
-	[SCORE_STREET] = {{SCORE_EXACT, 0.75, 0.002},
+	[SCORE_STREET] = {{SCORE_EXACT, 0.72, 0.002},
 			  {SCORE_CLOSE, 0.13, 0.01},
+			  {SCORE_FAR, 0.03, 0.03},
 			  {SCORE_DIFFERENT, 0.12, 0.988}},
 	[SCORE_IDENT] = {{SCORE_EXACT, 0.9, 0.00001},
 			 {SCORE_CLOSE, 0.06, 0.0005},
@@ -610,8 +611,9 @@ static size_t house_number(const char *line, const char **out)
 
 /* Street lines that agree as token sets can still be two doors: "13 rue
  * nationale" and "138 rue nationale". When both carry a house number, a
- * typo in it (one edit) caps the level at CLOSE and anything more makes
- * the streets DIFFERENT (neighbours, see corroborate). */
+ * typo in it (one edit) caps the level at CLOSE and anything more at FAR:
+ * no evidence either way. Not DIFFERENT: exports replace house numbers
+ * (FEBRL does), and DIFFERENT would cancel postcode and city too. */
 static enum score_level cap_house_number(const char *x, const char *y,
 					 enum score_level l)
 {
@@ -621,7 +623,7 @@ static enum score_level cap_house_number(const char *x, const char *y,
 		return l;
 	if (sim_osa(hx, nx, hy, ny, 1) <= 1)
 		return l < SCORE_CLOSE ? SCORE_CLOSE : l;
-	return SCORE_DIFFERENT;
+	return l < SCORE_FAR ? SCORE_FAR : l;
 }
 
 /* Addresses: best postcode, city and street agreement over all pairs. */
