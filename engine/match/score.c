@@ -414,6 +414,52 @@ static int same_but_spaces(const char *a, const char *b)
 	}
 }
 
+/*
+ * Romanisations of one name: Hangul written the Revised Romanization way
+ * (what transliteration gives: "hyeon u", "seong min", "jeong") and the
+ * customary way people spell their own names ("hyunwoo", "sungmin",
+ * "jung"). The skeleton drops spaces and hyphens, reads eo/eu/oo/wu as u,
+ * ae as e, ee as i and collapses doubled letters; two names with one
+ * skeleton are close. Bounded: names longer than the buffer never agree
+ * here.
+ */
+enum { ROMAN_MAX = 64 };
+
+static size_t roman_skeleton(const char *s, char *out)
+{
+	size_t n = 0;
+	for (; *s; s++) {
+		char c = *s;
+		if (c == ' ' || c == '-')
+			continue;
+		if (n == ROMAN_MAX)
+			return 0;
+		char d = s[1];
+		if ((c == 'e' && (d == 'o' || d == 'u')) ||
+		    (c == 'o' && d == 'o') || (c == 'w' && d == 'u')) {
+			c = 'u', s++;
+		} else if (c == 'a' && d == 'e') {
+			c = 'e', s++;
+		} else if (c == 'e' && d == 'e') {
+			c = 'i', s++;
+		}
+		if (n && out[n - 1] == c)
+			continue; /* doubled letters, and "wu" after "oo" */
+		if (c == 'u' && n && out[n - 1] == 'w')
+			n--; /* "woo" -> "wu" -> "u" */
+		out[n++] = c;
+	}
+	out[n] = 0;
+	return n;
+}
+
+static int same_romanisation(const char *a, const char *b)
+{
+	char x[ROMAN_MAX + 1], y[ROMAN_MAX + 1];
+	size_t nx = roman_skeleton(a, x), ny = roman_skeleton(b, y);
+	return nx && nx == ny && !memcmp(x, y, nx);
+}
+
 /* Given names: exact, nickname, close, initial, far, different. */
 static struct cmp cmp_given(const struct norm_nicknames *nn, const char *a,
 			    const char *b)
@@ -436,7 +482,8 @@ static struct cmp cmp_given(const struct norm_nicknames *nn, const char *a,
 		c.level = SCORE_INITIAL;
 		return c;
 	}
-	c.level = name_band(a, la, b, lb, c.sim);
+	c.level = same_romanisation(a, b) ? SCORE_CLOSE
+					  : name_band(a, la, b, lb, c.sim);
 	return c;
 }
 
@@ -451,7 +498,9 @@ static struct cmp cmp_family(const char *a, const char *b)
 		return c;
 	}
 	c.sim = jw(a, b);
-	c.level = name_band(a, strlen(a), b, strlen(b), c.sim);
+	c.level = same_romanisation(a, b)
+		      ? SCORE_CLOSE
+		      : name_band(a, strlen(a), b, strlen(b), c.sim);
 	return c;
 }
 
@@ -787,6 +836,31 @@ static void put(const struct score_model *m, const struct score_tf *tf,
 	}
 }
 
+/*
+ * Names alone do not make one person: namesakes are common (one "olga
+ * morozova" or "jing chen" in a few thousand customers), and however rare
+ * the name, two records that share nothing else — no birth date, contact,
+ * address or identifier agreeing — are capped at SCORE_NAMES_ALONE_MAX:
+ * a possible match for review under the default thresholds, never an
+ * automatic link. The excess is taken from the name features, so an
+ * explanation still adds up (the first two features are the names).
+ */
+static double names_alone(double w, struct score_explain *ex)
+{
+	if (w <= SCORE_NAMES_ALONE_MAX)
+		return w;
+	double excess = w - SCORE_NAMES_ALONE_MAX, pos = 0;
+	if (ex) {
+		ex->names_alone = 1;
+		for (int i = 0; i < 2 && i < ex->n; i++)
+			pos += ex->f[i].weight > 0 ? ex->f[i].weight : 0;
+		for (int i = 0; i < 2 && i < ex->n && pos > 0; i++)
+			if (ex->f[i].weight > 0)
+				ex->f[i].weight -= excess * ex->f[i].weight / pos;
+	}
+	return SCORE_NAMES_ALONE_MAX;
+}
+
 double score_pair(const struct score_model *m, const struct norm_nicknames *nn,
 		  const struct store_rec *a, const struct store_rec *b,
 		  struct score_explain *ex)
@@ -803,6 +877,7 @@ double score_pair_tf(const struct score_model *m,
 	if (ex) {
 		ex->n = 0;
 		ex->swapped = 0;
+		ex->names_alone = 0;
 	}
 
 	/* names, direct and swapped order */
@@ -832,11 +907,14 @@ double score_pair_tf(const struct score_model *m,
 	int f_agrees = f.level == SCORE_EXACT || f.level == SCORE_CLOSE;
 	put(m, f_agrees ? tf : NULL, ex, &w, SCORE_GIVEN, g);
 	put(m, g_agrees ? tf : NULL, ex, &w, SCORE_FAMILY, f);
+	/* what agrees besides the names (gender aside): see names_alone */
+	double other = 0, w0 = w;
 
 	struct cmp bd = {cmp_birth(a, b), -1,
 			  a->raw.birth_date ? a->raw.birth_date : "",
 			  b->raw.birth_date ? b->raw.birth_date : ""};
 	put(m, tf, ex, &w, SCORE_BIRTH, bd);
+	other += w > w0 ? w - w0 : 0;
 
 	struct cmp gd = cmp_missing();
 	if (a->gender && b->gender && a->gender != 'X' && b->gender != 'X')
@@ -858,6 +936,7 @@ double score_pair_tf(const struct score_model *m,
 	corroborate(ws);
 	for (int k = 0; k < 5; k++) {
 		w += ws[k];
+		other += ws[k] > 0 ? ws[k] : 0;
 		if (ex) {
 			struct score_feature *f = &ex->f[ex->n++];
 			f->attr = as[k];
@@ -869,6 +948,8 @@ double score_pair_tf(const struct score_model *m,
 			f->tf = adj[k];
 		}
 	}
+	w0 = w;
 	put(m, tf, ex, &w, SCORE_IDENT, cmp_idents(a->ids, a->n_ids, b->ids, b->n_ids));
-	return w;
+	other += w > w0 ? w - w0 : 0;
+	return other > 0 ? w : names_alone(w, ex);
 }

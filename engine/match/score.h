@@ -100,7 +100,13 @@ struct score_explain {
 	struct score_feature f[SCORE_NATTR];
 	int n;
 	int swapped; /**< names matched in swapped order */
+	int names_alone; /**< only the names agreed: capped (see below) */
 };
+
+/** Total weight (log2 odds, prior included) at most for two records whose
+ *  names are all that agrees: probability 0.93, a possible match under
+ *  the default thresholds (0.90 / 0.96), never an automatic link. */
+#define SCORE_NAMES_ALONE_MAX 3.7
 
 /**
  * Weight of the pair (a, b), prior included. nn may be NULL (no nickname

@@ -144,6 +144,42 @@ int main(void)
 		store_rec_delete(y);
 	}
 
+	/* Revised Romanization against the customary spelling */
+	const char *rr[][2] = {{"hyeon u", "hyunwoo"}, {"seong min", "sungmin"},
+			       {"jeong", "jung"}, {"Bae", "Be"}};
+	for (int i = 0; i < 4; i++) {
+		struct store_rec *ra = rec(rr[i][0], "Kim", NULL, NULL, NULL);
+		struct store_rec *rb = rec(rr[i][1], "Kim", NULL, NULL, NULL);
+		score_pair(&m, nn, ra, rb, &ex);
+		is_int(level_of(&ex, SCORE_GIVEN), SCORE_CLOSE, rr[i][1]);
+		store_rec_delete(ra);
+		store_rec_delete(rb);
+	}
+
+	/* names alone: however rare (here: a prior of even odds), a possible
+	 * match at most */
+	struct score_model even = m;
+	even.prior = 0;
+	struct store_rec *na1 = rec("Zebulon", "Zwicky", NULL, NULL, NULL);
+	struct store_rec *na2 = rec("Zebulon", "Zwicky", NULL, NULL, NULL);
+	struct store_rec *na3 = rec("Zebulon", "Zwicky", "1970-03-04", NULL, NULL);
+	struct store_rec *na4 = rec("Zebulon", "Zwicky", "1970-03-04", NULL, NULL);
+	w = score_pair(&even, nn, na1, na2, &ex);
+	ok(w <= SCORE_NAMES_ALONE_MAX && ex.names_alone, "names alone are capped");
+	ok(score_probability(w) < 0.96 && score_probability(w) >= 0.90,
+	   "names alone: possible, not a match");
+	sum = even.prior;
+	for (int i = 0; i < ex.n; i++)
+		sum += ex.f[i].weight;
+	ok(fabs(sum - w) < 1e-9, "a capped explanation still adds up");
+	w = score_pair(&even, nn, na3, na4, &ex);
+	ok(w > SCORE_NAMES_ALONE_MAX && !ex.names_alone,
+	   "names with a birth date are not capped");
+	store_rec_delete(na1);
+	store_rec_delete(na2);
+	store_rec_delete(na3);
+	store_rec_delete(na4);
+
 	ok(score_probability(100) == 1.0 && score_probability(-100) == 0.0,
 	   "probability saturates");
 	ok(fabs(score_probability(0) - 0.5) < 1e-12, "weight 0 is even odds");
