@@ -547,6 +547,19 @@ static enum score_level cmp_birth(const struct store_rec *ra,
 	return d <= 1 ? SCORE_CLOSE : d <= 2 ? SCORE_FAR : SCORE_DIFFERENT;
 }
 
+/* One mailbox with and without a "+tag" ("anna+shop@x.ru" / "anna@x.ru"):
+ * the normaliser strips tags only where the provider documents them; a
+ * shop that keeps the tag elsewhere still names the same mailbox. */
+static int same_untagged(const char *x, const char *ax, const char *y,
+			 const char *ay)
+{
+	const char *px = memchr(x, '+', (size_t)(ax - x)),
+		   *py = memchr(y, '+', (size_t)(ay - y));
+	size_t nx = (size_t)((px ? px : ax) - x),
+	       ny = (size_t)((py ? py : ay) - y);
+	return (px || py) && nx && nx == ny && !memcmp(x, y, nx);
+}
+
 static struct cmp cmp_lists(const char *const *a, size_t na,
 			    const char *const *b, size_t nb, int kind)
 {
@@ -578,8 +591,9 @@ static struct cmp cmp_lists(const char *const *a, size_t na,
 				    !memcmp(x, y, (size_t)(ax - x)))
 					l = SCORE_PARTIAL; /* same local part */
 				else if (ax && ay && !strcmp(ax, ay) &&
-					 sim_osa(x, (size_t)(ax - x), y,
-						 (size_t)(ay - y), 1) <= 1)
+					 (sim_osa(x, (size_t)(ax - x), y,
+						  (size_t)(ay - y), 1) <= 1 ||
+					  same_untagged(x, ax, y, ay)))
 					l = SCORE_CLOSE;
 			} else if (kind == 'p') {
 				if (lx == ly && sim_osa(x, lx, y, ly, 1) <= 1)
