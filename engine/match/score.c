@@ -689,6 +689,28 @@ static enum score_level cap_house_number(const char *x, const char *y,
 	return l < SCORE_FAR ? SCORE_FAR : l;
 }
 
+/* Street lines whose words were run together or split by a typist
+ * ("3 riverstreet", "29 porteous jcrescent") defeat a token-set
+ * comparison; compared without spaces, equal is exact and Jaro-Winkler
+ * >= 0.92 close. Otherwise l stands. */
+static enum score_level street_spaceless(const char *x, const char *y,
+					 enum score_level l)
+{
+	char a[128], b[128];
+	size_t na = 0, nb = 0;
+	for (; *x && na < sizeof(a); x++)
+		if (*x != ' ')
+			a[na++] = *x;
+	for (; *y && nb < sizeof(b); y++)
+		if (*y != ' ')
+			b[nb++] = *y;
+	if (*x || *y || !na || !nb)
+		return l; /* longer than the buffers: leave it */
+	if (na == nb && !memcmp(a, b, na))
+		return SCORE_EXACT;
+	return sim_jaro_winkler(a, na, b, nb) >= 0.92 ? SCORE_CLOSE : l;
+}
+
 /* Addresses: best postcode, city and street agreement over all pairs. */
 static void cmp_addrs(const struct store_rec *a, const struct store_rec *b,
 		      struct cmp *pc, struct cmp *city, struct cmp *street)
@@ -735,6 +757,10 @@ static void cmp_addrs(const struct store_rec *a, const struct store_rec *b,
 					c.level = SCORE_EXACT;
 				else if (s >= 0.6)
 					c.level = SCORE_CLOSE;
+				if (c.level > SCORE_CLOSE)
+					c.level = street_spaceless(x->line,
+								   y->line,
+								   c.level);
 				c.level = cap_house_number(x->line, y->line,
 							   c.level);
 				if (street->level == SCORE_MISSING ||

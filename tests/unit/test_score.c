@@ -122,10 +122,14 @@ int main(void)
 				  {"13 rue nationale", "31 rue nationale"},
 				  {"13 rue nationale", "138 rue nationale"},
 				  {"7 jiefang road", "32 jiefang road"},
-				  {"rue nationale", "13 rue nationale"}};
+				  {"rue nationale", "13 rue nationale"},
+				  {"3 river street", "3 riverstreet"},
+				  {"29 porteous crescent", "29 porteousjcrescent"},
+				  {"3 river street", "3 avenue foch"}};
 	const enum score_level want[] = {SCORE_EXACT, SCORE_CLOSE, SCORE_CLOSE,
-					 SCORE_FAR, SCORE_CLOSE};
-	for (int i = 0; i < 5; i++) {
+					 SCORE_FAR,   SCORE_CLOSE, SCORE_EXACT,
+					 SCORE_CLOSE, SCORE_DIFFERENT};
+	for (int i = 0; i < 8; i++) {
 		reconnu_address a1 = {.line1 = lines[i][0], .city = "Toulouse",
 				      .country = "FR"};
 		reconnu_address a2 = a1;
