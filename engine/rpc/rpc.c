@@ -10,10 +10,14 @@
  *            (SEND_INITIAL_METADATA, SEND_MESSAGE, SEND_STATUS,
  *             RECV_CLOSE_ON_SERVER) --done--> freed
  *   stream:  ARMED --new--> RECV_CLOSE_ON_SERVER armed once, then
- *            RECV_MESSAGE → upsert → (progress ack when due and no send is
- *            outstanding) → RECV_MESSAGE ... until the client half-closes
- *            (NULL message) → summary + SEND_STATUS → freed when every
- *            outstanding batch has come back (`pending` == 0).
+ *            RECV_MESSAGE → decode into the stream's batch → (every
+ *            STREAM_BATCH records, at each ack_every boundary, and before
+ *            any ack: one reconnu_upsert_batch_nowait) → (progress ack
+ *            when due and no send is outstanding) → RECV_MESSAGE ... until
+ *            the client half-closes (NULL message) → summary + SEND_STATUS
+ *            → freed when every outstanding batch has come back
+ *            (`pending` == 0). A cancelled stream drops the records still
+ *            in its batch: none of them was acknowledged.
  *
  * Tags are pointers to a struct rpc_tag inside the call, which says which
  * batch completed. Only the owning worker thread starts batches on a call.
@@ -50,6 +54,7 @@ enum {
 	DEFAULT_ACK_EVERY = 1000,
 	MAX_CANDIDATES = 100, /* Identify cap */
 	ERR_LEN = 256,
+	STREAM_BATCH = 32, /* records applied per write-lock hold */
 };
 
 enum rpc_method {
@@ -101,6 +106,12 @@ struct rpc_tag {
 	enum rpc_tag_kind kind;
 };
 
+/** Where a received, not yet applied record came from in its stream. */
+struct rpc_stream_pending {
+	uint64_t index, seq;
+	const char *source_id; /**< in the call's codec_mem */
+};
+
 /** State of one UpsertStream call. */
 struct rpc_stream {
 	uint64_t received, accepted, failed, last_sequence;
@@ -117,6 +128,13 @@ struct rpc_stream {
 	size_t n_failures;
 	int truncated;
 	grpc_byte_buffer *out; /**< message being sent */
+	/* Records decoded but not yet applied (their strings live in the
+	 * call's codec_mem until stream_flush): applied STREAM_BATCH at a
+	 * time with one engine call, and always before an ack counts them. */
+	reconnu_record recs[STREAM_BATCH];
+	reconnu_batch_item batch[STREAM_BATCH];
+	struct rpc_stream_pending pend[STREAM_BATCH];
+	size_t n_batch;
 };
 
 /** One gRPC call from arming to completion. */
@@ -939,7 +957,7 @@ static void unary_run(struct rpc_call *c)
 	} else {
 		size_t n = GRPC_SLICE_LENGTH(in);
 		ProtobufCMessage *msg;
-		c->mem.budget = decode_budget(n);
+		c->mem.budget = c->mem.arena.total + decode_budget(n);
 		int rc = codec_decode(unary[c->method].in,
 				      GRPC_SLICE_START_PTR(in), n, &c->mem,
 				      &msg, r.details, sizeof(r.details));
@@ -991,7 +1009,42 @@ static void stream_fail(struct rpc_call *c, uint64_t index, uint64_t seq,
 	st->failures[st->n_failures++] = f;
 }
 
-/** Decodes and upserts one received message. */
+/** Applies the records waiting in the stream's batch (in order, one
+ *  engine call), counts them, frees their decoded messages. A storage
+ *  failure ends the stream (fail-stop: no later ack may count them). */
+static void stream_flush(struct rpc_call *c)
+{
+	struct rpc_stream *st = c->st;
+	if (!st->n_batch)
+		return;
+	uint64_t lsn = 0;
+	int rc = reconnu_upsert_batch_nowait(c->w->s->engine, st->batch,
+					     st->n_batch, &lsn);
+	for (size_t i = 0; i < st->n_batch; i++) {
+		const reconnu_batch_item *it = &st->batch[i];
+		const struct rpc_stream_pending *p = &st->pend[i];
+		if (it->rc == 0)
+			st->accepted++;
+		else
+			stream_fail(c, p->index, p->seq, p->source_id,
+				    engine_status(it->rc), it->error);
+	}
+	if (lsn)
+		st->lsn = lsn;
+	st->n_batch = 0;
+	codec_mem_destroy(&c->mem);
+	if (rc && !st->dead) {
+		rpc_log("error", "stream_storage", "worker=%u received=%llu",
+			c->w->index, (unsigned long long)st->received);
+		st->dead = 1;
+		grpc_call_cancel_with_status(
+		    c->call, GRPC_STATUS_UNAVAILABLE,
+		    "storage failure (fail-stop): not durable", NULL);
+	}
+}
+
+/** Decodes one received message into the stream's batch (a message that
+ *  cannot be decoded is a failure at once, after the batch before it). */
 static void stream_handle(struct rpc_call *c)
 {
 	struct rpc_stream *st = c->st;
@@ -999,7 +1052,7 @@ static void stream_handle(struct rpc_call *c)
 	uint64_t seq = index + 1;
 	char err[ERR_LEN] = "";
 	const char *source_id = "";
-	uint64_t lsn = 0;
+	reconnu_record rec;
 	grpc_status_code code = GRPC_STATUS_OK;
 	grpc_slice in;
 	if (payload_read(c->payload, &in)) {
@@ -1025,37 +1078,35 @@ static void stream_handle(struct rpc_call *c)
 				st->ack_every = req->ack_every;
 			if (req->record)
 				source_id = req->record->source_id;
-			reconnu_record rec;
 			rc =
 			    codec_record_from_pb(req->record, "record", &c->mem,
 						 &rec, err, sizeof(err));
-			if (rc) {
+			if (rc)
 				code = codec_status(rc);
-			} else if ((rc = reconnu_upsert_nowait(
-					c->w->s->engine, &rec, NULL, &lsn))) {
-				code = engine_status(rc);
-				snprintf(err, sizeof(err), "%s",
-					 reconnu_last_error());
-			}
 		}
 	}
 	st->last_sequence = seq;
 	if (code == GRPC_STATUS_OK) {
-		st->accepted++;
-		if (lsn)
-			st->lsn = lsn;
-	} else
+		size_t k = st->n_batch++;
+		st->recs[k] = rec;
+		st->batch[k].rec = &st->recs[k];
+		st->pend[k] =
+		    (struct rpc_stream_pending){index, seq, source_id};
+		if (st->n_batch == STREAM_BATCH ||
+		    st->received % st->ack_every == 0)
+			stream_flush(c);
+	} else {
+		char *sid = NULL;
+		if (st->n_batch) { /* source_id lives in the batch's memory */
+			sid = strdup(source_id);
+			source_id = sid ? sid : "";
+			stream_flush(c);
+		}
 		stream_fail(c, index, seq, source_id, code, err);
-	codec_mem_destroy(&c->mem);
-	if (code != GRPC_STATUS_OK && reconnu_failed(c->w->s->engine)) {
-		/* fail-stop: no later ack may count this or any later record */
-		rpc_log("error", "stream_storage", "worker=%u received=%llu",
-			c->w->index, (unsigned long long)st->received);
-		st->dead = 1;
-		grpc_call_cancel_with_status(
-		    c->call, GRPC_STATUS_UNAVAILABLE,
-		    "storage failure (fail-stop): not durable", NULL);
+		free(sid);
 	}
+	if (!st->n_batch)
+		codec_mem_destroy(&c->mem);
 	grpc_byte_buffer_destroy(c->payload);
 	c->payload = NULL;
 }
@@ -1098,6 +1149,9 @@ static Reconnu__V1__UpsertProgress progress_of(const struct rpc_stream *st)
 static void stream_send(struct rpc_call *c, int final)
 {
 	struct rpc_stream *st = c->st;
+	stream_flush(c);
+	if (st->dead)
+		return;
 	if (st->lsn && reconnu_wait_durable(c->w->s->engine, st->lsn)) {
 		rpc_log("error", "stream_storage", "worker=%u", c->w->index);
 		st->dead = 1;
