@@ -451,6 +451,22 @@ int reconnu_snapshot(reconnu *r, reconnu_snapshot_info *info);
  *  batch (group commit). Without storage *lsn is 0. */
 int reconnu_upsert_nowait(reconnu *r, const reconnu_record *rec,
 			  reconnu_upsert_result *res, uint64_t *lsn);
+/** Outcome of a logged write, for reconnu_upsert_notify: status 0 once it
+ *  is durable, < 0 when it never will be (the log failed: fail-stop). lsn
+ *  is its log position. Called once, on the log's own thread, in log
+ *  order; it must return quickly and not call into the engine. */
+typedef void (*reconnu_durable_fn)(void *ctx, uint64_t lsn, int status);
+
+/** Like reconnu_upsert_nowait, and once the write is logged (*lsn != 0
+ *  on return, even when the apply then failed) calls cb(ctx, ...) exactly
+ *  once, as soon as it is durable: possibly before this function returns.
+ *  ctx is borrowed and must stay valid until cb ran. Without storage
+ *  *lsn is 0 and cb is never called. A server answers from cb instead of
+ *  parking a thread in reconnu_wait_durable. */
+int reconnu_upsert_notify(reconnu *r, const reconnu_record *rec,
+			  reconnu_upsert_result *res, uint64_t *lsn,
+			  reconnu_durable_fn cb, void *ctx);
+
 /** One record of reconnu_upsert_batch_nowait. */
 typedef struct reconnu_batch_item {
 	const reconnu_record *rec; /**< in: borrowed for the call only */

@@ -697,18 +697,26 @@ static void delete_apply(reconnu *e, uint32_t id, reconnu_upsert_result *res)
 static const char wal_failed_msg[] = "write-ahead log failed: the engine is "
 				     "read-only until restarted (fail-stop)";
 
-/* Logs an op under the write lock (LSN order = apply order). */
-static int log_op(reconnu *e, uint8_t type, const uint8_t *p, size_t n,
-		  uint64_t *lsn)
+/* Logs an op under the write lock (LSN order = apply order); cb (may be
+ * NULL) is called once it is durable, only when this returns 0. */
+static int log_op_cb(reconnu *e, uint8_t type, const uint8_t *p, size_t n,
+		     uint64_t *lsn, reconnu_durable_fn cb, void *ctx)
 {
 	*lsn = 0;
 	if (!e->wal)
 		return 0;
 	if (wal_failed(e->wal) ||
-	    wal_append(e->wal, type, p, n, NULL, NULL, lsn) != 0)
+	    wal_append(e->wal, type, p, n, cb, ctx, lsn) != 0)
 		return set_error(RECONNU_EIO, "%s", wal_failed_msg);
 	e->last_lsn = *lsn;
 	return 0;
+}
+
+/* Logs an op under the write lock (LSN order = apply order). */
+static int log_op(reconnu *e, uint8_t type, const uint8_t *p, size_t n,
+		  uint64_t *lsn)
+{
+	return log_op_cb(e, type, p, n, lsn, NULL, NULL);
 }
 
 /** Up to 64 items of reconnu_upsert_batch_nowait: normalise and encode
@@ -782,6 +790,13 @@ static int upsert_chunk(reconnu *e, reconnu_batch_item *items, size_t n,
 int reconnu_upsert_nowait(reconnu *e, const reconnu_record *in,
 			  reconnu_upsert_result *res, uint64_t *lsn)
 {
+	return reconnu_upsert_notify(e, in, res, lsn, NULL, NULL);
+}
+
+int reconnu_upsert_notify(reconnu *e, const reconnu_record *in,
+			  reconnu_upsert_result *res, uint64_t *lsn,
+			  reconnu_durable_fn cb, void *ctx)
+{
 	*lsn = 0;
 	if (res)
 		memset(res, 0, sizeof(*res));
@@ -806,7 +821,7 @@ int reconnu_upsert_nowait(reconnu *e, const reconnu_record *in,
 		op_encode_upsert(in, op);
 	}
 	pthread_rwlock_wrlock(&e->lock);
-	rc = log_op(e, OP_UPSERT, op, n_op, lsn);
+	rc = log_op_cb(e, OP_UPSERT, op, n_op, lsn, cb, ctx);
 	if (rc)
 		store_rec_delete(rec);
 	else if ((rc = upsert_apply(e, rec, res)))

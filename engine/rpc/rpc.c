@@ -22,13 +22,14 @@
  * Tags are pointers to a struct rpc_tag inside the call, which says which
  * batch completed. Only the owning worker thread starts batches on a call.
  *
- * Durable writes. An Upsert is applied with reconnu_upsert_nowait on the
- * worker, which then hands the call to the durability thread and goes on
- * serving: reads never wait on disk. That thread takes every queued call,
- * waits once for the highest log position among them (group commit) and
- * wakes each owning worker with an empty batch on the call (T_DURABLE),
- * which then sends the reply. Delete has no non-blocking variant in the
- * engine yet and waits on the worker.
+ * Durable writes. An Upsert is applied with reconnu_upsert_notify on the
+ * worker, which parks the call and goes on serving: reads never wait on
+ * disk. When the log's group commit has made the write durable, the log's
+ * own thread (the engine's durable callback) wakes the owning worker with
+ * an empty batch on the call (T_DURABLE), which then sends the reply: no
+ * thread in between, so the reply leaves one wake-up after the fdatasync.
+ * Delete has no non-blocking variant in the engine yet and waits on the
+ * worker.
  */
 #include "rpc.h"
 
@@ -154,20 +155,10 @@ struct rpc_call {
 	struct rpc_tag t_new, t_done, t_recv, t_send, t_close, t_durable;
 	struct rpc_stream *st; /**< UpsertStream only */
 	/* an Upsert waiting to be durable */
-	uint64_t lsn;			/**< its log position */
 	const ProtobufCMessage *answer; /**< reply once durable (in mem) */
-	int durable_rc;			/**< result of the durability wait */
-	struct rpc_call *next_durable;	/**< durability queue link */
-};
-
-/** The durability thread's queue of Upserts awaiting their log sync. */
-struct rpc_durable {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct rpc_call *head; /**< LIFO: order within a group is irrelevant */
-	int stop;
-	int started;
-	pthread_t thread;
+	grpc_status_code answer_code;	/**< or this error once durable */
+	char answer_details[ERR_LEN];	/**< its message */
+	int durable_rc; /**< callback status: 0 durable, < 0 never */
 };
 
 struct rpc_worker {
@@ -190,7 +181,7 @@ struct rpc_server {
 	atomic_int ready;
 	atomic_int stopping;
 	int stopped;
-	struct rpc_durable durable;
+	atomic_uint deferred; /**< Upserts waiting for their durable callback */
 	struct timespec started;
 	/* snapshots (rpc_server_snapshot) */
 	int in_memory;
@@ -485,6 +476,18 @@ static void oom(struct rpc_result *r)
 	result_err(r, GRPC_STATUS_RESOURCE_EXHAUSTED, "response too large");
 }
 
+/** Durable callback of an Upsert, on the log's thread: wakes the owning
+ *  worker with an empty batch on the call (reconnu_durable_fn). */
+static void upsert_durable(void *ctx, uint64_t lsn, int status)
+{
+	struct rpc_call *c = ctx;
+	(void)lsn;
+	c->durable_rc = status;
+	if (grpc_call_start_batch(c->call, NULL, 0, &c->t_durable, NULL) !=
+	    GRPC_CALL_OK)
+		rpc_log("error", "durable_wake", "worker=%u", c->w->index);
+}
+
 static void do_upsert(struct rpc_call *c, ProtobufCMessage *in,
 		      struct rpc_result *r)
 {
@@ -498,75 +501,38 @@ static void do_upsert(struct rpc_call *c, ProtobufCMessage *in,
 	}
 	reconnu_upsert_result res;
 	uint64_t lsn = 0;
-	rc = reconnu_upsert_nowait(c->w->s->engine, &rec, &res, &lsn);
-	if (rc)
-		return result_engine(r, rc);
-	Reconnu__V1__UpsertResponse *out = codec_alloc(&c->mem, sizeof(*out));
-	if (!out) {
-		if (lsn)
-			reconnu_wait_durable(c->w->s->engine, lsn);
-		return oom(r);
+	rc = reconnu_upsert_notify(c->w->s->engine, &rec, &res, &lsn,
+				   upsert_durable, c);
+	Reconnu__V1__UpsertResponse *out =
+	    rc ? NULL : codec_alloc(&c->mem, sizeof(*out));
+	if (out) {
+		codec_upsert_to_pb(&res, out);
+		r->msg = &out->base;
+	} else if (rc) {
+		result_engine(r, rc);
+	} else {
+		oom(r);
 	}
-	codec_upsert_to_pb(&res, out);
-	r->msg = &out->base;
-	struct rpc_durable *d = &c->w->s->durable;
-	if (lsn && !d->started && reconnu_wait_durable(c->w->s->engine, lsn))
-		return result_err(r, GRPC_STATUS_UNAVAILABLE,
-				  "storage failure: the write is not durable");
-	if (lsn && d->started) {
-		c->lsn = lsn;
-		c->answer = r->msg;
-		r->deferred = 1;
-		pthread_mutex_lock(&d->mu);
-		c->next_durable = d->head;
-		d->head = c;
-		pthread_cond_signal(&d->cv);
-		pthread_mutex_unlock(&d->mu);
-	}
+	if (!lsn)
+		return;
+	/* logged: the callback will come, and the answer waits for it */
+	c->answer = r->msg;
+	c->answer_code = r->code;
+	snprintf(c->answer_details, sizeof(c->answer_details), "%s",
+		 r->details);
+	atomic_fetch_add(&c->w->s->deferred, 1);
+	r->deferred = 1;
 }
 
-static void *durable_main(void *arg)
-{
-	struct rpc_server *s = arg;
-	struct rpc_durable *d = &s->durable;
-	pthread_mutex_lock(&d->mu);
-	for (;;) {
-		while (!d->head && !d->stop)
-			pthread_cond_wait(&d->cv, &d->mu);
-		if (!d->head)
-			break;
-		struct rpc_call *list = d->head;
-		d->head = NULL;
-		pthread_mutex_unlock(&d->mu);
-		uint64_t lsn = 0;
-		for (struct rpc_call *c = list; c; c = c->next_durable)
-			if (c->lsn > lsn)
-				lsn = c->lsn;
-		int rc = reconnu_wait_durable(s->engine, lsn);
-		while (list) {
-			struct rpc_call *c = list;
-			list = c->next_durable;
-			c->durable_rc = rc;
-			if (grpc_call_start_batch(c->call, NULL, 0,
-						  &c->t_durable,
-						  NULL) != GRPC_CALL_OK)
-				rpc_log("error", "durable_wake", "worker=%u",
-					c->w->index);
-		}
-		pthread_mutex_lock(&d->mu);
-	}
-	pthread_mutex_unlock(&d->mu);
-	return NULL;
-}
-
-/** The durability thread woke this Upsert: answer it. */
+/** The log's thread woke this Upsert (T_DURABLE): answer it. */
 static void durable_reply(struct rpc_call *c)
 {
+	atomic_fetch_sub(&c->w->s->deferred, 1);
 	if (c->durable_rc)
 		reply(c, NULL, GRPC_STATUS_UNAVAILABLE,
 		      "storage failure: the write is not durable");
 	else
-		reply(c, c->answer, GRPC_STATUS_OK, NULL);
+		reply(c, c->answer, c->answer_code, c->answer_details);
 }
 
 static void do_identify(struct rpc_call *c, ProtobufCMessage *in,
@@ -1411,10 +1377,6 @@ struct rpc_server *rpc_server_start(reconnu *engine,
 		free(s);
 		return NULL;
 	}
-	pthread_mutex_init(&s->durable.mu, NULL);
-	pthread_cond_init(&s->durable.cv, NULL);
-	s->durable.started =
-	    pthread_create(&s->durable.thread, NULL, durable_main, s) == 0;
 	grpc_server_start(s->server);
 	for (unsigned i = 0; i < s->n_workers; i++)
 		pthread_create(&s->workers[i].thread, NULL, worker_main,
@@ -1451,12 +1413,10 @@ void rpc_server_stop(struct rpc_server *s)
 		grpc_completion_queue_next(
 		    s->shutdown_cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
 	}
-	pthread_mutex_lock(&s->durable.mu);
-	s->durable.stop = 1;
-	pthread_cond_signal(&s->durable.cv);
-	pthread_mutex_unlock(&s->durable.mu);
-	if (s->durable.started)
-		pthread_join(s->durable.thread, NULL);
+	/* parked Upserts are answered from the log's thread through the
+	 * workers' queues: keep the queues until the last one came back */
+	while (atomic_load(&s->deferred))
+		usleep(1000);
 	for (unsigned i = 0; i < s->n_workers; i++)
 		grpc_completion_queue_shutdown(s->workers[i].cq);
 	for (unsigned i = 0; i < s->n_workers; i++)
@@ -1478,8 +1438,6 @@ void rpc_server_delete(struct rpc_server *s)
 	for (unsigned i = 0; i < s->n_workers; i++)
 		grpc_completion_queue_destroy(s->workers[i].cq);
 	grpc_completion_queue_destroy(s->shutdown_cq);
-	pthread_mutex_destroy(&s->durable.mu);
-	pthread_cond_destroy(&s->durable.cv);
 	pthread_mutex_destroy(&s->snap_mu);
 	free(s->workers);
 	free(s);
