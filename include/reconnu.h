@@ -451,6 +451,48 @@ int reconnu_snapshot(reconnu *r, reconnu_snapshot_info *info);
  *  batch (group commit). Without storage *lsn is 0. */
 int reconnu_upsert_nowait(reconnu *r, const reconnu_record *rec,
 			  reconnu_upsert_result *res, uint64_t *lsn);
+/** Outcome of a logged write, for reconnu_upsert_notify: status 0 once it
+ *  is durable, < 0 when it never will be (the log failed: fail-stop). lsn
+ *  is its log position. Called once, on the log's own thread, in log
+ *  order; it must return quickly and not call into the engine. */
+typedef void (*reconnu_durable_fn)(void *ctx, uint64_t lsn, int status);
+
+/** Like reconnu_upsert_nowait, and once the write is logged (*lsn != 0
+ *  on return, even when the apply then failed) calls cb(ctx, ...) exactly
+ *  once, as soon as it is durable: possibly before this function returns.
+ *  ctx is borrowed and must stay valid until cb ran. Without storage
+ *  *lsn is 0 and cb is never called. A server answers from cb instead of
+ *  parking a thread in reconnu_wait_durable. */
+int reconnu_upsert_notify(reconnu *r, const reconnu_record *rec,
+			  reconnu_upsert_result *res, uint64_t *lsn,
+			  reconnu_durable_fn cb, void *ctx);
+
+/** One record of reconnu_upsert_batch_nowait. */
+typedef struct reconnu_batch_item {
+	const reconnu_record *rec; /**< in: borrowed for the call only */
+	int rc;			   /**< out: 0, or why this record was refused
+					(RECONNU_EINVAL, RECONNU_ENOMEM,
+					RECONNU_EIO) */
+	reconnu_upsert_result res; /**< out: the outcome when rc == 0 */
+	char error[256];	   /**< out: message when rc != 0 (names the
+					field for RECONNU_EINVAL) */
+} reconnu_batch_item;
+
+/** Upserts n records in order, with the same outcome as n calls of
+ *  reconnu_upsert_nowait, but cheaper: every record is validated and
+ *  normalised first, outside the write lock; then the write lock is taken
+ *  once, the accepted records are logged with one append (one frame per
+ *  record: the log replays as n upserts) and applied. A refused record
+ *  does not stop the others. Nothing waits for the disk: *lsn (the log
+ *  position of the last logged record; 0 if none was, or without storage)
+ *  goes to reconnu_wait_durable before any of them is acknowledged.
+ *  Readers wait while the batch is applied: keep n small (tens).
+ *  @retval 0 every item has its rc (refused records are not an error).
+ *  @retval RECONNU_EIO the log failed (fail-stop): no record of the batch
+ *          was applied (each rc says so).
+ *  @retval RECONNU_EINVAL r or items NULL. */
+int reconnu_upsert_batch_nowait(reconnu *r, reconnu_batch_item *items, size_t n,
+				uint64_t *lsn);
 /** Blocks until every write up to lsn is durable.
  *  @retval 0, RECONNU_EIO (fail-stop: it never will be). */
 int reconnu_wait_durable(reconnu *r, uint64_t lsn);

@@ -712,24 +712,108 @@ static void delete_apply(reconnu *e, uint32_t id, reconnu_upsert_result *res)
 	atomic_fetch_add_explicit(&e->deletes, 1, memory_order_relaxed);
 }
 
-/* Logs an op under the write lock (LSN order = apply order). */
-static int log_op(reconnu *e, uint8_t type, const uint8_t *p, size_t n,
-		  uint64_t *lsn)
+static const char wal_failed_msg[] = "write-ahead log failed: the engine is "
+				     "read-only until restarted (fail-stop)";
+
+/* Logs an op under the write lock (LSN order = apply order); cb (may be
+ * NULL) is called once it is durable, only when this returns 0. */
+static int log_op_cb(reconnu *e, uint8_t type, const uint8_t *p, size_t n,
+		     uint64_t *lsn, reconnu_durable_fn cb, void *ctx)
 {
 	*lsn = 0;
 	if (!e->wal)
 		return 0;
 	if (wal_failed(e->wal) ||
-	    wal_append(e->wal, type, p, n, NULL, NULL, lsn) != 0)
-		return set_error(RECONNU_EIO,
-				 "write-ahead log failed: the engine is "
-				 "read-only until restarted (fail-stop)");
+	    wal_append(e->wal, type, p, n, cb, ctx, lsn) != 0)
+		return set_error(RECONNU_EIO, "%s", wal_failed_msg);
 	e->last_lsn = *lsn;
 	return 0;
 }
 
+/* Logs an op under the write lock (LSN order = apply order). */
+static int log_op(reconnu *e, uint8_t type, const uint8_t *p, size_t n,
+		  uint64_t *lsn)
+{
+	return log_op_cb(e, type, p, n, lsn, NULL, NULL);
+}
+
+/** Up to 64 items of reconnu_upsert_batch_nowait: normalise and encode
+ *  outside the lock, then one lock, one log append, n applies. */
+static int upsert_chunk(reconnu *e, reconnu_batch_item *items, size_t n,
+			uint64_t *lsn)
+{
+	struct store_rec *recs[64];
+	struct wal_item wi[64];
+	uint8_t *ops[64];
+	size_t nw = 0;
+	int rc = 0;
+	for (size_t i = 0; i < n; i++) {
+		reconnu_batch_item *it = &items[i];
+		memset(&it->res, 0, sizeof(it->res));
+		it->error[0] = 0;
+		recs[i] = NULL;
+		ops[i] = NULL;
+		it->rc = it->rec ? store_rec_build(it->rec, 1, &recs[i],
+						   it->error, sizeof(it->error))
+				 : RECONNU_EINVAL;
+		if (!it->rec)
+			snprintf(it->error, sizeof(it->error),
+				 "record: required");
+		if (it->rc)
+			atomic_fetch_add_explicit(&e->rejected, 1,
+						  memory_order_relaxed);
+		else if (e->wal) {
+			size_t sz = op_upsert_size(it->rec);
+			if ((ops[i] = malloc(sz))) {
+				op_encode_upsert(it->rec, ops[i]);
+				wi[nw++] =
+				    (struct wal_item){OP_UPSERT, ops[i], sz};
+			} else {
+				store_rec_delete(recs[i]);
+				recs[i] = NULL;
+				it->rc = RECONNU_ENOMEM;
+			}
+		}
+		if (it->rc == RECONNU_ENOMEM)
+			snprintf(it->error, sizeof(it->error), "out of memory");
+	}
+	pthread_rwlock_wrlock(&e->lock);
+	uint64_t last = 0;
+	if (e->wal && (wal_failed(e->wal) ||
+		       (nw && wal_append_batch(e->wal, wi, nw, &last) != 0)))
+		rc = set_error(RECONNU_EIO, "%s", wal_failed_msg);
+	if (nw && !rc)
+		e->last_lsn = last;
+	for (size_t i = 0; i < n; i++) {
+		reconnu_batch_item *it = &items[i];
+		if (!recs[i])
+			continue;
+		if (rc) {
+			store_rec_delete(recs[i]);
+			it->rc = rc;
+			snprintf(it->error, sizeof(it->error), "%s",
+				 wal_failed_msg);
+		} else if ((it->rc = upsert_apply(e, recs[i], &it->res))) {
+			snprintf(it->error, sizeof(it->error), "out of memory");
+		}
+	}
+	pthread_rwlock_unlock(&e->lock);
+	for (size_t i = 0; i < n; i++)
+		free(ops[i]);
+	if (!rc && last && lsn)
+		*lsn = last;
+	return rc;
+}
+
 int reconnu_upsert_nowait(reconnu *e, const reconnu_record *in,
 			  reconnu_upsert_result *res, uint64_t *lsn)
+{
+	return reconnu_upsert_notify(e, in, res, lsn, NULL, NULL);
+}
+
+int reconnu_upsert_notify(reconnu *e, const reconnu_record *in,
+			  reconnu_upsert_result *res, uint64_t *lsn,
+			  reconnu_durable_fn cb, void *ctx)
 {
 	*lsn = 0;
 	if (res)
@@ -755,7 +839,7 @@ int reconnu_upsert_nowait(reconnu *e, const reconnu_record *in,
 		op_encode_upsert(in, op);
 	}
 	pthread_rwlock_wrlock(&e->lock);
-	rc = log_op(e, OP_UPSERT, op, n_op, lsn);
+	rc = log_op_cb(e, OP_UPSERT, op, n_op, lsn, cb, ctx);
 	if (rc)
 		store_rec_delete(rec);
 	else if ((rc = upsert_apply(e, rec, res)))
@@ -763,6 +847,30 @@ int reconnu_upsert_nowait(reconnu *e, const reconnu_record *in,
 	pthread_rwlock_unlock(&e->lock);
 	free(op);
 	return rc ? rc : ok();
+}
+
+int reconnu_upsert_batch_nowait(reconnu *e, reconnu_batch_item *items, size_t n,
+				uint64_t *lsn)
+{
+	enum { CHUNK = 64 };
+	if (lsn)
+		*lsn = 0;
+	if (!e || (!items && n))
+		return set_error(RECONNU_EINVAL, "items: required");
+	/* Chunks bound the stack arrays and how long readers wait. */
+	for (size_t at = 0; at < n; at += CHUNK) {
+		size_t k = n - at < CHUNK ? n - at : CHUNK;
+		int rc = upsert_chunk(e, items + at, k, lsn);
+		if (rc) {
+			for (size_t i = at + k; i < n; i++) {
+				items[i].rc = rc;
+				snprintf(items[i].error, sizeof(items[i].error),
+					 "%s", wal_failed_msg);
+			}
+			return rc;
+		}
+	}
+	return ok();
 }
 
 int reconnu_wait_durable(reconnu *e, uint64_t lsn)

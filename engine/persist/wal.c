@@ -1337,6 +1337,64 @@ int wal_append(struct wal *w, uint8_t type, const void *payload, size_t len,
 	return 0;
 }
 
+int wal_append_batch(struct wal *w, const struct wal_item *items, size_t n,
+		     uint64_t *last_lsn)
+{
+	struct wal_frame *head = NULL, *tail = NULL;
+	int err = 0;
+	if (!n)
+		return 0;
+	if ((err = atomic_load(&w->failed)))
+		return err;
+	for (size_t i = 0; i < n && !err; i++) {
+		const struct wal_item *it = &items[i];
+		struct wal_frame *f;
+		if (it->len > w->max_frame)
+			err = -EMSGSIZE;
+		else if (!(f = malloc(sizeof(*f) + it->len)))
+			err = -ENOMEM;
+		if (err)
+			break;
+		f->next = NULL;
+		f->cb = NULL;
+		f->cb_ctx = NULL;
+		f->len = (uint32_t)it->len;
+		f->type = it->type;
+		if (it->len)
+			memcpy(f->payload, it->payload, it->len);
+		if (tail)
+			tail->next = f;
+		else
+			head = f;
+		tail = f;
+	}
+	pthread_mutex_lock(&w->mu);
+	if (!err && ((err = atomic_load(&w->failed)) || w->closing))
+		err = err ? err : -ESHUTDOWN;
+	if (err) {
+		pthread_mutex_unlock(&w->mu);
+		while (head) {
+			struct wal_frame *next = head->next;
+			free(head);
+			head = next;
+		}
+		return err;
+	}
+	for (struct wal_frame *f = head; f; f = f->next)
+		f->lsn = w->next_lsn++;
+	if (w->tail) {
+		w->tail->next = head;
+	} else {
+		w->head = head;
+		pthread_cond_signal(&w->wake);
+	}
+	w->tail = tail;
+	if (last_lsn)
+		*last_lsn = tail->lsn;
+	pthread_mutex_unlock(&w->mu);
+	return 0;
+}
+
 int wal_wait(struct wal *w, uint64_t lsn)
 {
 	int rc;

@@ -171,6 +171,26 @@ int wal_open(const struct wal_options *o, wal_replay_fn replay, void *ctx,
 int wal_append(struct wal *w, uint8_t type, const void *payload, size_t len,
 	       wal_durable_fn cb, void *cb_ctx, uint64_t *lsn);
 
+/** One frame of wal_append_batch. payload is borrowed for the call. */
+struct wal_item {
+	uint8_t type;
+	const void *payload;
+	size_t len;
+};
+
+/**
+ * Appends n frames as wal_append would one after the other, but under one
+ * acquisition of the queue mutex and with at most one wake-up of the WAL
+ * thread: they get consecutive LSNs (the last in *last_lsn, optional) and
+ * the group commit writes them together. No durable callbacks (wait with
+ * wal_wait on the last LSN). All or nothing: on error none is queued.
+ * @retval 0 queued (n == 0: nothing to do, *last_lsn untouched).
+ * @retval -EMSGSIZE an item is over max_frame_bytes.
+ * @retval -ENOMEM, -ESHUTDOWN, or the fail-stop error.
+ */
+int wal_append_batch(struct wal *w, const struct wal_item *items, size_t n,
+		     uint64_t *last_lsn);
+
 /**
  * Blocks until the frame lsn is durable or can never be. On success its
  * callback has already run; on failure the log is stopped and its

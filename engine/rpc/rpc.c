@@ -10,21 +10,26 @@
  *            (SEND_INITIAL_METADATA, SEND_MESSAGE, SEND_STATUS,
  *             RECV_CLOSE_ON_SERVER) --done--> freed
  *   stream:  ARMED --new--> RECV_CLOSE_ON_SERVER armed once, then
- *            RECV_MESSAGE → upsert → (progress ack when due and no send is
- *            outstanding) → RECV_MESSAGE ... until the client half-closes
- *            (NULL message) → summary + SEND_STATUS → freed when every
- *            outstanding batch has come back (`pending` == 0).
+ *            RECV_MESSAGE → decode into the stream's batch → (every
+ *            STREAM_BATCH records, at each ack_every boundary, and before
+ *            any ack: one reconnu_upsert_batch_nowait) → (progress ack
+ *            when due and no send is outstanding) → RECV_MESSAGE ... until
+ *            the client half-closes (NULL message) → summary + SEND_STATUS
+ *            → freed when every outstanding batch has come back
+ *            (`pending` == 0). A cancelled stream drops the records still
+ *            in its batch: none of them was acknowledged.
  *
  * Tags are pointers to a struct rpc_tag inside the call, which says which
  * batch completed. Only the owning worker thread starts batches on a call.
  *
- * Durable writes. An Upsert is applied with reconnu_upsert_nowait on the
- * worker, which then hands the call to the durability thread and goes on
- * serving: reads never wait on disk. That thread takes every queued call,
- * waits once for the highest log position among them (group commit) and
- * wakes each owning worker with an empty batch on the call (T_DURABLE),
- * which then sends the reply. Delete has no non-blocking variant in the
- * engine yet and waits on the worker.
+ * Durable writes. An Upsert is applied with reconnu_upsert_notify on the
+ * worker, which parks the call and goes on serving: reads never wait on
+ * disk. When the log's group commit has made the write durable, the log's
+ * own thread (the engine's durable callback) wakes the owning worker with
+ * an empty batch on the call (T_DURABLE), which then sends the reply: no
+ * thread in between, so the reply leaves one wake-up after the fdatasync.
+ * Delete has no non-blocking variant in the engine yet and waits on the
+ * worker.
  */
 #include "rpc.h"
 
@@ -50,6 +55,7 @@ enum {
 	DEFAULT_ACK_EVERY = 1000,
 	MAX_CANDIDATES = 100, /* Identify cap */
 	ERR_LEN = 256,
+	STREAM_BATCH = 32, /* records applied per write-lock hold */
 };
 
 enum rpc_method {
@@ -101,6 +107,12 @@ struct rpc_tag {
 	enum rpc_tag_kind kind;
 };
 
+/** Where a received, not yet applied record came from in its stream. */
+struct rpc_stream_pending {
+	uint64_t index, seq;
+	const char *source_id; /**< in the call's codec_mem */
+};
+
 /** State of one UpsertStream call. */
 struct rpc_stream {
 	uint64_t received, accepted, failed, last_sequence;
@@ -117,6 +129,13 @@ struct rpc_stream {
 	size_t n_failures;
 	int truncated;
 	grpc_byte_buffer *out; /**< message being sent */
+	/* Records decoded but not yet applied (their strings live in the
+	 * call's codec_mem until stream_flush): applied STREAM_BATCH at a
+	 * time with one engine call, and always before an ack counts them. */
+	reconnu_record recs[STREAM_BATCH];
+	reconnu_batch_item batch[STREAM_BATCH];
+	struct rpc_stream_pending pend[STREAM_BATCH];
+	size_t n_batch;
 };
 
 /** One gRPC call from arming to completion. */
@@ -136,20 +155,10 @@ struct rpc_call {
 	struct rpc_tag t_new, t_done, t_recv, t_send, t_close, t_durable;
 	struct rpc_stream *st; /**< UpsertStream only */
 	/* an Upsert waiting to be durable */
-	uint64_t lsn;			/**< its log position */
 	const ProtobufCMessage *answer; /**< reply once durable (in mem) */
-	int durable_rc;			/**< result of the durability wait */
-	struct rpc_call *next_durable;	/**< durability queue link */
-};
-
-/** The durability thread's queue of Upserts awaiting their log sync. */
-struct rpc_durable {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct rpc_call *head; /**< LIFO: order within a group is irrelevant */
-	int stop;
-	int started;
-	pthread_t thread;
+	grpc_status_code answer_code;	/**< or this error once durable */
+	char answer_details[ERR_LEN];	/**< its message */
+	int durable_rc; /**< callback status: 0 durable, < 0 never */
 };
 
 struct rpc_worker {
@@ -172,7 +181,7 @@ struct rpc_server {
 	atomic_int ready;
 	atomic_int stopping;
 	int stopped;
-	struct rpc_durable durable;
+	atomic_uint deferred; /**< Upserts waiting for their durable callback */
 	struct timespec started;
 	/* snapshots (rpc_server_snapshot) */
 	int in_memory;
@@ -467,6 +476,18 @@ static void oom(struct rpc_result *r)
 	result_err(r, GRPC_STATUS_RESOURCE_EXHAUSTED, "response too large");
 }
 
+/** Durable callback of an Upsert, on the log's thread: wakes the owning
+ *  worker with an empty batch on the call (reconnu_durable_fn). */
+static void upsert_durable(void *ctx, uint64_t lsn, int status)
+{
+	struct rpc_call *c = ctx;
+	(void)lsn;
+	c->durable_rc = status;
+	if (grpc_call_start_batch(c->call, NULL, 0, &c->t_durable, NULL) !=
+	    GRPC_CALL_OK)
+		rpc_log("error", "durable_wake", "worker=%u", c->w->index);
+}
+
 static void do_upsert(struct rpc_call *c, ProtobufCMessage *in,
 		      struct rpc_result *r)
 {
@@ -480,75 +501,38 @@ static void do_upsert(struct rpc_call *c, ProtobufCMessage *in,
 	}
 	reconnu_upsert_result res;
 	uint64_t lsn = 0;
-	rc = reconnu_upsert_nowait(c->w->s->engine, &rec, &res, &lsn);
-	if (rc)
-		return result_engine(r, rc);
-	Reconnu__V1__UpsertResponse *out = codec_alloc(&c->mem, sizeof(*out));
-	if (!out) {
-		if (lsn)
-			reconnu_wait_durable(c->w->s->engine, lsn);
-		return oom(r);
+	rc = reconnu_upsert_notify(c->w->s->engine, &rec, &res, &lsn,
+				   upsert_durable, c);
+	Reconnu__V1__UpsertResponse *out =
+	    rc ? NULL : codec_alloc(&c->mem, sizeof(*out));
+	if (out) {
+		codec_upsert_to_pb(&res, out);
+		r->msg = &out->base;
+	} else if (rc) {
+		result_engine(r, rc);
+	} else {
+		oom(r);
 	}
-	codec_upsert_to_pb(&res, out);
-	r->msg = &out->base;
-	struct rpc_durable *d = &c->w->s->durable;
-	if (lsn && !d->started && reconnu_wait_durable(c->w->s->engine, lsn))
-		return result_err(r, GRPC_STATUS_UNAVAILABLE,
-				  "storage failure: the write is not durable");
-	if (lsn && d->started) {
-		c->lsn = lsn;
-		c->answer = r->msg;
-		r->deferred = 1;
-		pthread_mutex_lock(&d->mu);
-		c->next_durable = d->head;
-		d->head = c;
-		pthread_cond_signal(&d->cv);
-		pthread_mutex_unlock(&d->mu);
-	}
+	if (!lsn)
+		return;
+	/* logged: the callback will come, and the answer waits for it */
+	c->answer = r->msg;
+	c->answer_code = r->code;
+	snprintf(c->answer_details, sizeof(c->answer_details), "%s",
+		 r->details);
+	atomic_fetch_add(&c->w->s->deferred, 1);
+	r->deferred = 1;
 }
 
-static void *durable_main(void *arg)
-{
-	struct rpc_server *s = arg;
-	struct rpc_durable *d = &s->durable;
-	pthread_mutex_lock(&d->mu);
-	for (;;) {
-		while (!d->head && !d->stop)
-			pthread_cond_wait(&d->cv, &d->mu);
-		if (!d->head)
-			break;
-		struct rpc_call *list = d->head;
-		d->head = NULL;
-		pthread_mutex_unlock(&d->mu);
-		uint64_t lsn = 0;
-		for (struct rpc_call *c = list; c; c = c->next_durable)
-			if (c->lsn > lsn)
-				lsn = c->lsn;
-		int rc = reconnu_wait_durable(s->engine, lsn);
-		while (list) {
-			struct rpc_call *c = list;
-			list = c->next_durable;
-			c->durable_rc = rc;
-			if (grpc_call_start_batch(c->call, NULL, 0,
-						  &c->t_durable,
-						  NULL) != GRPC_CALL_OK)
-				rpc_log("error", "durable_wake", "worker=%u",
-					c->w->index);
-		}
-		pthread_mutex_lock(&d->mu);
-	}
-	pthread_mutex_unlock(&d->mu);
-	return NULL;
-}
-
-/** The durability thread woke this Upsert: answer it. */
+/** The log's thread woke this Upsert (T_DURABLE): answer it. */
 static void durable_reply(struct rpc_call *c)
 {
+	atomic_fetch_sub(&c->w->s->deferred, 1);
 	if (c->durable_rc)
 		reply(c, NULL, GRPC_STATUS_UNAVAILABLE,
 		      "storage failure: the write is not durable");
 	else
-		reply(c, c->answer, GRPC_STATUS_OK, NULL);
+		reply(c, c->answer, c->answer_code, c->answer_details);
 }
 
 static void do_identify(struct rpc_call *c, ProtobufCMessage *in,
@@ -939,7 +923,7 @@ static void unary_run(struct rpc_call *c)
 	} else {
 		size_t n = GRPC_SLICE_LENGTH(in);
 		ProtobufCMessage *msg;
-		c->mem.budget = decode_budget(n);
+		c->mem.budget = c->mem.arena.total + decode_budget(n);
 		int rc = codec_decode(unary[c->method].in,
 				      GRPC_SLICE_START_PTR(in), n, &c->mem,
 				      &msg, r.details, sizeof(r.details));
@@ -991,7 +975,42 @@ static void stream_fail(struct rpc_call *c, uint64_t index, uint64_t seq,
 	st->failures[st->n_failures++] = f;
 }
 
-/** Decodes and upserts one received message. */
+/** Applies the records waiting in the stream's batch (in order, one
+ *  engine call), counts them, frees their decoded messages. A storage
+ *  failure ends the stream (fail-stop: no later ack may count them). */
+static void stream_flush(struct rpc_call *c)
+{
+	struct rpc_stream *st = c->st;
+	if (!st->n_batch)
+		return;
+	uint64_t lsn = 0;
+	int rc = reconnu_upsert_batch_nowait(c->w->s->engine, st->batch,
+					     st->n_batch, &lsn);
+	for (size_t i = 0; i < st->n_batch; i++) {
+		const reconnu_batch_item *it = &st->batch[i];
+		const struct rpc_stream_pending *p = &st->pend[i];
+		if (it->rc == 0)
+			st->accepted++;
+		else
+			stream_fail(c, p->index, p->seq, p->source_id,
+				    engine_status(it->rc), it->error);
+	}
+	if (lsn)
+		st->lsn = lsn;
+	st->n_batch = 0;
+	codec_mem_destroy(&c->mem);
+	if (rc && !st->dead) {
+		rpc_log("error", "stream_storage", "worker=%u received=%llu",
+			c->w->index, (unsigned long long)st->received);
+		st->dead = 1;
+		grpc_call_cancel_with_status(
+		    c->call, GRPC_STATUS_UNAVAILABLE,
+		    "storage failure (fail-stop): not durable", NULL);
+	}
+}
+
+/** Decodes one received message into the stream's batch (a message that
+ *  cannot be decoded is a failure at once, after the batch before it). */
 static void stream_handle(struct rpc_call *c)
 {
 	struct rpc_stream *st = c->st;
@@ -999,7 +1018,7 @@ static void stream_handle(struct rpc_call *c)
 	uint64_t seq = index + 1;
 	char err[ERR_LEN] = "";
 	const char *source_id = "";
-	uint64_t lsn = 0;
+	reconnu_record rec;
 	grpc_status_code code = GRPC_STATUS_OK;
 	grpc_slice in;
 	if (payload_read(c->payload, &in)) {
@@ -1025,37 +1044,35 @@ static void stream_handle(struct rpc_call *c)
 				st->ack_every = req->ack_every;
 			if (req->record)
 				source_id = req->record->source_id;
-			reconnu_record rec;
 			rc =
 			    codec_record_from_pb(req->record, "record", &c->mem,
 						 &rec, err, sizeof(err));
-			if (rc) {
+			if (rc)
 				code = codec_status(rc);
-			} else if ((rc = reconnu_upsert_nowait(
-					c->w->s->engine, &rec, NULL, &lsn))) {
-				code = engine_status(rc);
-				snprintf(err, sizeof(err), "%s",
-					 reconnu_last_error());
-			}
 		}
 	}
 	st->last_sequence = seq;
 	if (code == GRPC_STATUS_OK) {
-		st->accepted++;
-		if (lsn)
-			st->lsn = lsn;
-	} else
+		size_t k = st->n_batch++;
+		st->recs[k] = rec;
+		st->batch[k].rec = &st->recs[k];
+		st->pend[k] =
+		    (struct rpc_stream_pending){index, seq, source_id};
+		if (st->n_batch == STREAM_BATCH ||
+		    st->received % st->ack_every == 0)
+			stream_flush(c);
+	} else {
+		char *sid = NULL;
+		if (st->n_batch) { /* source_id lives in the batch's memory */
+			sid = strdup(source_id);
+			source_id = sid ? sid : "";
+			stream_flush(c);
+		}
 		stream_fail(c, index, seq, source_id, code, err);
-	codec_mem_destroy(&c->mem);
-	if (code != GRPC_STATUS_OK && reconnu_failed(c->w->s->engine)) {
-		/* fail-stop: no later ack may count this or any later record */
-		rpc_log("error", "stream_storage", "worker=%u received=%llu",
-			c->w->index, (unsigned long long)st->received);
-		st->dead = 1;
-		grpc_call_cancel_with_status(
-		    c->call, GRPC_STATUS_UNAVAILABLE,
-		    "storage failure (fail-stop): not durable", NULL);
+		free(sid);
 	}
+	if (!st->n_batch)
+		codec_mem_destroy(&c->mem);
 	grpc_byte_buffer_destroy(c->payload);
 	c->payload = NULL;
 }
@@ -1098,6 +1115,9 @@ static Reconnu__V1__UpsertProgress progress_of(const struct rpc_stream *st)
 static void stream_send(struct rpc_call *c, int final)
 {
 	struct rpc_stream *st = c->st;
+	stream_flush(c);
+	if (st->dead)
+		return;
 	if (st->lsn && reconnu_wait_durable(c->w->s->engine, st->lsn)) {
 		rpc_log("error", "stream_storage", "worker=%u", c->w->index);
 		st->dead = 1;
@@ -1357,10 +1377,6 @@ struct rpc_server *rpc_server_start(reconnu *engine,
 		free(s);
 		return NULL;
 	}
-	pthread_mutex_init(&s->durable.mu, NULL);
-	pthread_cond_init(&s->durable.cv, NULL);
-	s->durable.started =
-	    pthread_create(&s->durable.thread, NULL, durable_main, s) == 0;
 	grpc_server_start(s->server);
 	for (unsigned i = 0; i < s->n_workers; i++)
 		pthread_create(&s->workers[i].thread, NULL, worker_main,
@@ -1397,12 +1413,10 @@ void rpc_server_stop(struct rpc_server *s)
 		grpc_completion_queue_next(
 		    s->shutdown_cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
 	}
-	pthread_mutex_lock(&s->durable.mu);
-	s->durable.stop = 1;
-	pthread_cond_signal(&s->durable.cv);
-	pthread_mutex_unlock(&s->durable.mu);
-	if (s->durable.started)
-		pthread_join(s->durable.thread, NULL);
+	/* parked Upserts are answered from the log's thread through the
+	 * workers' queues: keep the queues until the last one came back */
+	while (atomic_load(&s->deferred))
+		usleep(1000);
 	for (unsigned i = 0; i < s->n_workers; i++)
 		grpc_completion_queue_shutdown(s->workers[i].cq);
 	for (unsigned i = 0; i < s->n_workers; i++)
@@ -1424,8 +1438,6 @@ void rpc_server_delete(struct rpc_server *s)
 	for (unsigned i = 0; i < s->n_workers; i++)
 		grpc_completion_queue_destroy(s->workers[i].cq);
 	grpc_completion_queue_destroy(s->shutdown_cq);
-	pthread_mutex_destroy(&s->durable.mu);
-	pthread_cond_destroy(&s->durable.cv);
 	pthread_mutex_destroy(&s->snap_mu);
 	free(s->workers);
 	free(s);

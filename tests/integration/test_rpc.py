@@ -277,6 +277,42 @@ class TestRpcs(Base):
         self.assertIn("source_id", f[0].message)
 
 
+    def test_upsert_stream_batched_failures_keep_order(self):
+        # The server applies a stream's records in batches: a record the
+        # engine refuses inside a batch and an undecodable message right
+        # after it are still reported in stream order, and every ack
+        # counts exactly the records before it.
+        def gen():
+            for i in range(40):
+                if i == 5:
+                    yield pb.UpsertStreamRequest(record=rec(
+                        "batched", "5", birth_date="1980-13-45x"))
+                elif i == 6:
+                    yield pb.UpsertStreamRequest()  # no record
+                else:
+                    yield pb.UpsertStreamRequest(
+                        record=rec("batched", str(i), given_name="B%d" % i,
+                                   family_name="Batch", birth_date="1971"),
+                        ack_every=10 if i == 0 else 0)
+        msgs = list(SERVER.stub.UpsertStream(gen(), timeout=60))
+        acks = [m.progress for m in msgs if m.HasField("progress")]
+        sums = [m.summary for m in msgs if m.HasField("summary")]
+        self.assertEqual(len(sums), 1)
+        for a in acks:
+            self.assertEqual(a.received % 10, 0)
+            self.assertEqual((a.accepted, a.failed), (a.received - 2, 2))
+        t = sums[0].totals
+        self.assertEqual((t.received, t.accepted, t.failed), (40, 38, 2))
+        f = sums[0].failures
+        self.assertEqual([(x.index, x.sequence, x.code, x.source_id)
+                          for x in f], [(5, 6, 3, "5"), (6, 7, 3, "")])
+        self.assertIn("birth_date", f[0].message)
+        got = SERVER.stub.GetEntity(pb.GetEntityRequest(
+            record_key=pb.RecordKey(source="batched", source_id="39")),
+            timeout=5)
+        self.assertGreater(got.entity.entity_id, 0)
+
+
 class TestBadInput(Base):
     """Each bad request gets its status and changes nothing."""
 

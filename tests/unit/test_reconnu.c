@@ -513,6 +513,103 @@ static void test_storage_replay(void)
 	ok(system(cmd) == 0, "clean up");
 }
 
+/* reconnu_upsert_batch_nowait: the same state as one upsert at a time,
+ * refused records reported per item without stopping the others, and the
+ * log replays it. */
+static void test_upsert_batch(void)
+{
+	enum { N = 90 };
+	reconnu *one = open_default();
+	write_people(one, 0, N, 0);
+	char want[8192], got[8192];
+	graph_view(one, N, want, sizeof(want));
+	reconnu_close(one);
+
+	char dir[] = "/tmp/reconnu-test-XXXXXX";
+	ok(mkdtemp(dir) != NULL, "temp data dir");
+	reconnu_storage st = {.dir = dir, .sync = RECONNU_SYNC_ALWAYS};
+	reconnu *r = NULL;
+	reconnu_recovery info;
+	is_int(reconnu_open_storage(NULL, &st, &r, &info), 0, "open storage");
+	const char *names[] = {"Ana", "Bea", "Carla", "Dora"};
+	/* N people + 2 bad records, in batches of 7 (one chunk) and one of
+	 * 70 (two chunks inside the engine) */
+	static char ids[N][16], mails[N][64], phones[N][32];
+	static const char *em[N][1], *ph[N][1];
+	reconnu_record recs[N + 2];
+	for (int i = 0; i < N; i++) {
+		snprintf(ids[i], sizeof(ids[i]), "%d", i);
+		snprintf(mails[i], sizeof(mails[i]), "p%d@example.com", i / 3);
+		snprintf(phones[i], sizeof(phones[i]), "+3361234%04d", i / 4);
+		em[i][0] = mails[i];
+		ph[i][0] = phones[i];
+		recs[i] = person("s", ids[i], names[(i / 3) % 4], "Lopez", NULL,
+				 em[i], ph[i]);
+	}
+	recs[N] =
+	    person("s", "bad1", "An\xC3\x28ne", "Lopez", NULL, NULL, NULL);
+	recs[N + 1] = person("s", "", "Ana", "Lopez", NULL, NULL, NULL);
+	static reconnu_batch_item items[N + 2];
+	memset(items, 0, sizeof(items));
+	/* order: 0..9, bad1, 10..89, empty id */
+	size_t k = 0;
+	for (int i = 0; i < 10; i++)
+		items[k++].rec = &recs[i];
+	items[k++].rec = &recs[N];
+	for (int i = 10; i < N; i++)
+		items[k++].rec = &recs[i];
+	items[k++].rec = &recs[N + 1];
+	uint64_t lsn1 = 0, lsn2 = 0;
+	is_int(reconnu_upsert_batch_nowait(r, items, 7, &lsn1), 0,
+	       "a batch of 7");
+	is_int(reconnu_upsert_batch_nowait(r, items + 7, k - 7, &lsn2), 0,
+	       "a batch of 85 with two bad records");
+	ok(lsn1 > 0 && lsn2 == lsn1 + (k - 7) - 2,
+	   "one log position per accepted record, the last returned");
+	is_int(reconnu_wait_durable(r, lsn2), 0, "durable");
+	is_int(items[10].rc, RECONNU_EINVAL, "invalid UTF-8 refused");
+	ok(strstr(items[10].error, "given_name") != NULL,
+	   "its message names the field");
+	is_int(items[k - 1].rc, RECONNU_EINVAL, "empty source_id refused");
+	ok(strstr(items[k - 1].error, "source_id") != NULL,
+	   "its message names the field");
+	int all_ok = 1, created = 0;
+	for (size_t i = 0; i < k; i++)
+		if (i != 10 && i != k - 1) {
+			all_ok &= items[i].rc == 0 && items[i].res.entity_id;
+			created += items[i].res.created;
+		}
+	ok(all_ok, "every good record accepted with its entity");
+	is_int(created, N, "each one created");
+	graph_view(r, N, got, sizeof(got));
+	is_str(got, want, "same entities as one upsert at a time");
+	reconnu_stats s1 = stats(r);
+	is_int(s1.rejected, 2, "refused records counted");
+	is_int(s1.records, N, "N records");
+	reconnu_batch_item again = {.rec = &recs[5]};
+	uint64_t lsn3 = 0;
+	is_int(reconnu_upsert_batch_nowait(r, &again, 1, &lsn3), 0,
+	       "replace a known key in a batch");
+	ok(again.rc == 0 && again.res.created == 0 && lsn3 == lsn2 + 1,
+	   "replaced, not created");
+	is_int(reconnu_upsert_batch_nowait(r, NULL, 0, &lsn3), 0,
+	       "empty batch is fine");
+	is_int(lsn3, 0, "and logs nothing");
+	is_int(reconnu_upsert_batch_nowait(NULL, items, 1, &lsn3),
+	       RECONNU_EINVAL, "no engine refused");
+	graph_view(r, N, want, sizeof(want));
+	reconnu_close(r);
+
+	is_int(reconnu_open_storage(NULL, &st, &r, &info), 0, "reopen");
+	is_int(info.replayed, N + 1, "every accepted record replayed");
+	graph_view(r, N, got, sizeof(got));
+	is_str(got, want, "same entities, versions and aliases after replay");
+	reconnu_close(r);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ok(system(cmd) == 0, "clean up");
+}
+
 static void test_op_codec(void)
 {
 	const char *em[] = {"a@b.fr", ""};
@@ -788,6 +885,7 @@ int main(void)
 	test_golden_consent();
 	test_concurrent_readers();
 	test_storage_replay();
+	test_upsert_batch();
 	test_op_codec();
 	test_snapshots();
 	test_anti_chaining();
