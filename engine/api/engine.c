@@ -603,6 +603,39 @@ struct link_result {
 	double best;
 };
 
+/*
+ * The records of candidate ids (NULL for one gone), fetched ahead of
+ * scoring: candidates are scattered over the heap, and loading each one
+ * on first touch left the scorer waiting on memory one record at a time.
+ * The loads of all the pointers and of each record's head are issued
+ * together so that their cache misses overlap.
+ */
+static void cand_recs(const reconnu *e, const uint32_t *cand, size_t n,
+		      const struct store_rec **out)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = store_get(e->store, cand[i]);
+	for (size_t i = 0; i < n; i++)
+		if (out[i]) {
+			__builtin_prefetch(out[i]);
+			__builtin_prefetch((const char *)out[i] + 64);
+			__builtin_prefetch((const char *)out[i] + 128);
+			__builtin_prefetch((const char *)out[i] + 192);
+		}
+}
+
+/* Starts loading the strings the scorer reads first from r (may be
+ * NULL); its head was prefetched by cand_recs. */
+static void cand_prefetch_values(const struct store_rec *r)
+{
+	if (!r)
+		return;
+	__builtin_prefetch(r->given);
+	__builtin_prefetch(r->family);
+	if (r->n_addrs)
+		__builtin_prefetch(r->addrs);
+}
+
 /* Scores rec (stored, not in the graph) against its candidates and puts
  * it in the graph with its links. @retval 0 or -1 on ENOMEM (graph
  * unchanged). */
@@ -616,9 +649,15 @@ static int link_rec(reconnu *e, const struct store_rec *rec,
 	struct graph_link all[1024];
 	size_t na = 0;
 	double best = -INFINITY;
+	const struct store_rec *recs[1024];
+	cand_recs(e, cand, nc, recs);
+	struct score_query q;
+	score_query_create(&q, &e->model, e->tf, rec);
 	for (size_t i = 0; i < nc; i++) {
-		const struct store_rec *o = store_get(e->store, cand[i]);
-		double w = score_pair_tf(&e->model, e->nicknames, e->tf, rec, o, NULL);
+		const struct store_rec *o = recs[i];
+		if (i + 2 < nc)
+			cand_prefetch_values(recs[i + 2]);
+		double w = score_pair_prepared(&q, e->nicknames, o, NULL);
 		if (w > best)
 			best = w;
 		if (w >= e->possible_w)
@@ -1793,12 +1832,16 @@ int reconnu_validate(const reconnu_record *in)
 
 /* ---- results ------------------------------------------------------------ */
 
+/* The explanation of x against y into out (strings in a). qx is x
+ * prepared (score_query_create) or NULL. */
 static int explain_fill(struct arena *a, const reconnu *e,
-			const struct store_rec *x, const struct store_rec *y,
-			reconnu_explanation *out)
+			const struct store_rec *x, const struct score_query *qx,
+			const struct store_rec *y, reconnu_explanation *out)
 {
 	struct score_explain ex;
-	double w = score_pair_tf(&e->model, e->nicknames, e->tf, x, y, &ex);
+	double w =
+	    qx ? score_pair_prepared(qx, e->nicknames, y, &ex)
+	       : score_pair_tf(&e->model, e->nicknames, e->tf, x, y, &ex);
 	out->prior_weight = e->model.prior;
 	out->total_weight = w;
 	out->probability = score_probability(w);
@@ -1879,12 +1922,19 @@ int reconnu_identify(reconnu *e, const reconnu_record *in,
 	size_t nc = candidates(e, q, cand, cap);
 	struct ent_score es[1024];
 	size_t ne = 0;
+	const struct store_rec *recs[1024];
+	cand_recs(e, cand, nc, recs);
+	struct score_query sq;
+	score_query_create(&sq, &e->model, e->tf, q);
 	for (size_t i = 0; i < nc; i++) {
-		const struct store_rec *o = store_get(e->store, cand[i]);
-		const struct graph_entity *ent = graph_entity_of(e->graph, cand[i]);
+		const struct store_rec *o = recs[i];
+		if (i + 2 < nc)
+			cand_prefetch_values(recs[i + 2]);
+		const struct graph_entity *ent =
+		    graph_entity_of(e->graph, cand[i]);
 		if (!o || !ent)
 			continue;
-		double w = score_pair_tf(&e->model, e->nicknames, e->tf, q, o, NULL);
+		double w = score_pair_prepared(&sq, e->nicknames, o, NULL);
 		size_t k = 0;
 		while (k < ne && es[k].ent != ent)
 			k++;
@@ -1913,7 +1963,7 @@ int reconnu_identify(reconnu *e, const reconnu_record *in,
 		m->entity_id = es[0].ent->id;
 		m->probability = score_probability(es[0].w);
 		m->decision = decide(e, es[0].w);
-		rc = explain_fill(&b->arena, e, q,
+		rc = explain_fill(&b->arena, e, q, &sq,
 				  store_get(e->store, es[0].best_rec),
 				  &m->explanation);
 		if (!rc && m->decision != RECONNU_NO_MATCH) {
@@ -2001,7 +2051,8 @@ int reconnu_explain_records(reconnu *e, const reconnu_record *a,
 		return set_error(rc, "right record: %s", msg);
 	}
 	struct box *bx = box_new();
-	rc = bx ? explain_fill(&bx->arena, e, x, y, &bx->u.e) : RECONNU_ENOMEM;
+	rc = bx ? explain_fill(&bx->arena, e, x, NULL, y, &bx->u.e)
+		: RECONNU_ENOMEM;
 	store_rec_delete(x);
 	store_rec_delete(y);
 	if (rc) {
@@ -2040,7 +2091,7 @@ int reconnu_explain_entity(reconnu *e, const reconnu_record *a, uint64_t id,
 			bw = w, best = o;
 	}
 	struct box *bx = box_new();
-	rc = bx && best ? explain_fill(&bx->arena, e, x, best, &bx->u.e)
+	rc = bx && best ? explain_fill(&bx->arena, e, x, NULL, best, &bx->u.e)
 			: RECONNU_ENOMEM;
 	pthread_rwlock_unlock(&e->lock);
 	store_rec_delete(x);
