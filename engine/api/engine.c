@@ -388,14 +388,6 @@ struct cand {
 	uint32_t hits;
 };
 
-static int cmp_cand(const void *x, const void *y)
-{
-	const struct cand *a = x, *b = y;
-	if (a->hits != b->hits)
-		return a->hits > b->hits ? -1 : 1;
-	return (a->id > b->id) - (a->id < b->id);
-}
-
 struct plist {
 	const uint32_t *ids;
 	size_t n;
@@ -405,6 +397,67 @@ static int cmp_plist(const void *x, const void *y)
 {
 	const struct plist *a = x, *b = y;
 	return (a->n > b->n) - (a->n < b->n);
+}
+
+/* The n candidates of set by ascending id into ids and hits (a radix
+ * sort: ids are distinct 32-bit values, n up to CAND_SET). */
+static void cand_sort_ids(const struct cand *set, size_t n, uint32_t *ids,
+			  uint32_t *hits)
+{
+	static _Thread_local uint32_t tid[CAND_SET], thits[CAND_SET];
+	if (!n)
+		return;
+	uint32_t *src = ids, *srch = hits, *dst = tid, *dsth = thits;
+	for (size_t i = 0; i < n; i++)
+		src[i] = set[i].id, srch[i] = set[i].hits;
+	for (int shift = 0; shift < 32; shift += 8) {
+		size_t count[257] = {0};
+		for (size_t i = 0; i < n; i++)
+			count[((src[i] >> shift) & 0xff) + 1]++;
+		if (count[((src[0] >> shift) & 0xff) + 1] == n)
+			continue; /* every id has this byte: order unchanged */
+		for (int b = 0; b < 256; b++)
+			count[b + 1] += count[b];
+		for (size_t i = 0; i < n; i++) {
+			size_t at = count[(src[i] >> shift) & 0xff]++;
+			dst[at] = src[i];
+			dsth[at] = srch[i];
+		}
+		uint32_t *t = src;
+		src = dst, dst = t;
+		t = srch;
+		srch = dsth, dsth = t;
+	}
+	if (src != ids) {
+		memcpy(ids, src, n * sizeof(*ids));
+		memcpy(hits, srch, n * sizeof(*hits));
+	}
+}
+
+/* The first cap of the n candidates (ids ascending), most hits first,
+ * then ascending id: a counting sort by hits, stable, so the id order
+ * holds within a count. A candidate has 1 to MAX_KEYS hits (one per key
+ * list). @retval how many. */
+static size_t cand_best(const uint32_t *ids, const uint32_t *hits, size_t n,
+			uint32_t *out, size_t cap)
+{
+	size_t start[MAX_KEYS + 2] = {0};
+	for (size_t i = 0; i < n; i++)
+		start[MAX_KEYS + 1 -
+		      (hits[i] < MAX_KEYS ? hits[i] : MAX_KEYS)]++;
+	size_t sum = 0;
+	for (size_t h = 0; h < MAX_KEYS + 2; h++) {
+		size_t c = start[h];
+		start[h] = sum;
+		sum += c;
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t at = start[MAX_KEYS + 1 -
+				  (hits[i] < MAX_KEYS ? hits[i] : MAX_KEYS)]++;
+		if (at < cap)
+			out[at] = ids[i];
+	}
+	return n < cap ? n : cap;
 }
 
 static size_t candidates(const reconnu *e, const struct store_rec *r,
@@ -450,17 +503,13 @@ static size_t candidates(const reconnu *e, const struct store_rec *r,
 			}
 		}
 	}
-	/* remaining broad lists: evidence for the proposed candidates only */
+	/* remaining broad lists: evidence for the proposed candidates only,
+	 * counted in one merge per list over the ids in ascending order */
+	static _Thread_local uint32_t ids[CAND_SET], hits[CAND_SET];
+	cand_sort_ids(set, n, ids, hits);
 	for (; k < np; k++)
-		for (size_t i = 0; i < n; i++)
-			if (block_list_has(lists[k].ids, lists[k].n, set[i].id))
-				set[i].hits++;
-	qsort(set, n, sizeof(*set), cmp_cand);
-	if (n > cap)
-		n = cap;
-	for (size_t i = 0; i < n; i++)
-		out[i] = set[i].id;
-	return n;
+		block_list_count(lists[k].ids, lists[k].n, ids, n, hits);
+	return cand_best(ids, hits, n, out, cap);
 }
 
 /* ---- upsert / delete ---------------------------------------------------- */
@@ -1923,15 +1972,17 @@ int reconnu_identify(reconnu *e, const reconnu_record *in,
 	struct ent_score es[1024];
 	size_t ne = 0;
 	const struct store_rec *recs[1024];
+	const struct graph_entity *ents[1024];
 	cand_recs(e, cand, nc, recs);
+	for (size_t i = 0; i < nc; i++) /* the misses overlap */
+		ents[i] = graph_entity_of(e->graph, cand[i]);
 	struct score_query sq;
 	score_query_create(&sq, &e->model, e->tf, q);
 	for (size_t i = 0; i < nc; i++) {
 		const struct store_rec *o = recs[i];
 		if (i + 2 < nc)
 			cand_prefetch_values(recs[i + 2]);
-		const struct graph_entity *ent =
-		    graph_entity_of(e->graph, cand[i]);
+		const struct graph_entity *ent = ents[i];
 		if (!o || !ent)
 			continue;
 		double w = score_pair_prepared(&sq, e->nicknames, o, NULL);
