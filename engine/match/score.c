@@ -382,6 +382,16 @@ static double jw_q(const struct sim_query *qa, const char *a, const char *b)
 	return qa ? sim_jw_prepared(qa, b, strlen(b)) : jw(a, b);
 }
 
+/* sim_token_set(a, b) >= 0.99 for two distinct values whose
+ * Jaro-Winkler is jws. One word against one word pairs exactly when
+ * their Jaro-Winkler reaches 0.9, so only values with spaces are split. */
+static int token_subset(const char *a, const char *b, double jws)
+{
+	if (!strchr(a, ' ') && !strchr(b, ' '))
+		return jws >= 0.9;
+	return sim_token_set(a, b) >= 0.99;
+}
+
 /* Typo bands shared by given and family names: one edit (OSA, so a
  * transposition counts once) or Jaro-Winkler >= 0.92 is close; two edits
  * with the same initial (typos rarely hit the first letter: david/farid
@@ -392,8 +402,7 @@ static enum score_level name_band(const char *a, size_t la, const char *b,
 {
 	int d = sim_osa(a, la, b, lb, 2);
 	size_t shorter = la < lb ? la : lb;
-	if (jws >= 0.92 || (d <= 1 && shorter >= 3) ||
-	    sim_token_set(a, b) >= 0.99)
+	if (jws >= 0.92 || (d <= 1 && shorter >= 3) || token_subset(a, b, jws))
 		return SCORE_CLOSE;
 	if (jws >= 0.88 || (d <= 2 && shorter >= 5 && a[0] == b[0]))
 		return SCORE_FAR;
