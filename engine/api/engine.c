@@ -1994,7 +1994,14 @@ int reconnu_identify(reconnu *e, const reconnu_record *in,
 		else if (w > es[k].w)
 			es[k].w = w, es[k].best_rec = cand[i];
 	}
-	qsort(es, ne, sizeof(*es), cmp_ent);
+	/* a few dozen entries: insertion sort, without qsort's callback */
+	for (size_t i = 1; i < ne; i++) {
+		struct ent_score x = es[i];
+		size_t j = i;
+		for (; j > 0 && cmp_ent(&x, &es[j - 1]) < 0; j--)
+			es[j] = es[j - 1];
+		es[j] = x;
+	}
 	size_t nkeep = ne < max_candidates ? ne : max_candidates;
 	rc = 0;
 	m->candidates = arena_alloc(&b->arena, (nkeep + 1) * sizeof(*m->candidates));
