@@ -377,9 +377,10 @@ static size_t rec_keys(const struct store_rec *r, uint64_t *keys)
  * Light meta-blocking: narrow posting lists (<= NARROW ids) propose
  * candidates; when they proposed fewer than FILL, medium lists (<= MEDIUM)
  * top up, smallest first; every other list only adds evidence to the
- * proposed candidates (a binary search in the sorted list). The
- * candidates sharing the most keys are returned, so the scorer sees the
- * likely matches first and never a whole city.
+ * proposed candidates (a galloping merge of the sorted list with the
+ * candidates sorted by id). The candidates sharing the most keys are
+ * returned (ties: lowest id first), so the scorer sees the likely matches
+ * first and never a whole city.
  */
 enum { NARROW = 32, MEDIUM = 256, FILL = 16, CAND_SET = 4096 };
 
@@ -2142,14 +2143,16 @@ int reconnu_explain_entity(reconnu *e, const reconnu_record *a, uint64_t id,
 	}
 	const struct store_rec *best = NULL;
 	double bw = -INFINITY;
+	struct score_query qx;
+	score_query_create(&qx, &e->model, e->tf, x);
 	for (uint32_t i = 0; i < ent->n_members; i++) {
 		const struct store_rec *o = store_get(e->store, ent->members[i]);
-		double w = score_pair_tf(&e->model, e->nicknames, e->tf, x, o, NULL);
+		double w = score_pair_prepared(&qx, e->nicknames, o, NULL);
 		if (w > bw)
 			bw = w, best = o;
 	}
 	struct box *bx = box_new();
-	rc = bx && best ? explain_fill(&bx->arena, e, x, NULL, best, &bx->u.e)
+	rc = bx && best ? explain_fill(&bx->arena, e, x, &qx, best, &bx->u.e)
 			: RECONNU_ENOMEM;
 	pthread_rwlock_unlock(&e->lock);
 	store_rec_delete(x);
