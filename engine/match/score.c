@@ -400,9 +400,13 @@ static int token_subset(const char *a, const char *b, double jws)
 static enum score_level name_band(const char *a, size_t la, const char *b,
 				  size_t lb, double jws)
 {
-	int d = sim_osa(a, la, b, lb, 2);
-	size_t shorter = la < lb ? la : lb;
-	if (jws >= 0.92 || (d <= 1 && shorter >= 3) || token_subset(a, b, jws))
+	if (jws >= 0.92)
+		return SCORE_CLOSE;
+	/* the edit distance d matters only up to 2 and only from 3 bytes;
+	 * it is at least the length gap, so a gap past 2 needs no kernel */
+	size_t shorter = la < lb ? la : lb, gap = la < lb ? lb - la : la - lb;
+	int d = shorter >= 3 && gap <= 2 ? sim_osa(a, la, b, lb, 2) : 3;
+	if ((d <= 1 && shorter >= 3) || token_subset(a, b, jws))
 		return SCORE_CLOSE;
 	if (jws >= 0.88 || (d <= 2 && shorter >= 5 && a[0] == b[0]))
 		return SCORE_FAR;
