@@ -395,9 +395,10 @@ static size_t rec_keys(const struct store_rec *r, uint64_t *keys)
  * Light meta-blocking: narrow posting lists (<= NARROW ids) propose
  * candidates; when they proposed fewer than FILL, medium lists (<= MEDIUM)
  * top up, smallest first; every other list only adds evidence to the
- * proposed candidates (a binary search in the sorted list). The
- * candidates sharing the most keys are returned, so the scorer sees the
- * likely matches first and never a whole city.
+ * proposed candidates (a galloping merge of the sorted list with the
+ * candidates sorted by id). The candidates sharing the most keys are
+ * returned (ties: lowest id first), so the scorer sees the likely matches
+ * first and never a whole city.
  */
 enum { NARROW = 32, MEDIUM = 256, FILL = 16, CAND_SET = 4096 };
 
@@ -405,14 +406,6 @@ struct cand {
 	uint32_t id;
 	uint32_t hits;
 };
-
-static int cmp_cand(const void *x, const void *y)
-{
-	const struct cand *a = x, *b = y;
-	if (a->hits != b->hits)
-		return a->hits > b->hits ? -1 : 1;
-	return (a->id > b->id) - (a->id < b->id);
-}
 
 struct plist {
 	const uint32_t *ids;
@@ -423,6 +416,67 @@ static int cmp_plist(const void *x, const void *y)
 {
 	const struct plist *a = x, *b = y;
 	return (a->n > b->n) - (a->n < b->n);
+}
+
+/* The n candidates of set by ascending id into ids and hits (a radix
+ * sort: ids are distinct 32-bit values, n up to CAND_SET). */
+static void cand_sort_ids(const struct cand *set, size_t n, uint32_t *ids,
+			  uint32_t *hits)
+{
+	static _Thread_local uint32_t tid[CAND_SET], thits[CAND_SET];
+	if (!n)
+		return;
+	uint32_t *src = ids, *srch = hits, *dst = tid, *dsth = thits;
+	for (size_t i = 0; i < n; i++)
+		src[i] = set[i].id, srch[i] = set[i].hits;
+	for (int shift = 0; shift < 32; shift += 8) {
+		size_t count[257] = {0};
+		for (size_t i = 0; i < n; i++)
+			count[((src[i] >> shift) & 0xff) + 1]++;
+		if (count[((src[0] >> shift) & 0xff) + 1] == n)
+			continue; /* every id has this byte: order unchanged */
+		for (int b = 0; b < 256; b++)
+			count[b + 1] += count[b];
+		for (size_t i = 0; i < n; i++) {
+			size_t at = count[(src[i] >> shift) & 0xff]++;
+			dst[at] = src[i];
+			dsth[at] = srch[i];
+		}
+		uint32_t *t = src;
+		src = dst, dst = t;
+		t = srch;
+		srch = dsth, dsth = t;
+	}
+	if (src != ids) {
+		memcpy(ids, src, n * sizeof(*ids));
+		memcpy(hits, srch, n * sizeof(*hits));
+	}
+}
+
+/* The first cap of the n candidates (ids ascending), most hits first,
+ * then ascending id: a counting sort by hits, stable, so the id order
+ * holds within a count. A candidate has 1 to MAX_KEYS hits (one per key
+ * list). @retval how many. */
+static size_t cand_best(const uint32_t *ids, const uint32_t *hits, size_t n,
+			uint32_t *out, size_t cap)
+{
+	size_t start[MAX_KEYS + 2] = {0};
+	for (size_t i = 0; i < n; i++)
+		start[MAX_KEYS + 1 -
+		      (hits[i] < MAX_KEYS ? hits[i] : MAX_KEYS)]++;
+	size_t sum = 0;
+	for (size_t h = 0; h < MAX_KEYS + 2; h++) {
+		size_t c = start[h];
+		start[h] = sum;
+		sum += c;
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t at = start[MAX_KEYS + 1 -
+				  (hits[i] < MAX_KEYS ? hits[i] : MAX_KEYS)]++;
+		if (at < cap)
+			out[at] = ids[i];
+	}
+	return n < cap ? n : cap;
 }
 
 static size_t candidates(const reconnu *e, const struct store_rec *r,
@@ -468,17 +522,13 @@ static size_t candidates(const reconnu *e, const struct store_rec *r,
 			}
 		}
 	}
-	/* remaining broad lists: evidence for the proposed candidates only */
+	/* remaining broad lists: evidence for the proposed candidates only,
+	 * counted in one merge per list over the ids in ascending order */
+	static _Thread_local uint32_t ids[CAND_SET], hits[CAND_SET];
+	cand_sort_ids(set, n, ids, hits);
 	for (; k < np; k++)
-		for (size_t i = 0; i < n; i++)
-			if (block_list_has(lists[k].ids, lists[k].n, set[i].id))
-				set[i].hits++;
-	qsort(set, n, sizeof(*set), cmp_cand);
-	if (n > cap)
-		n = cap;
-	for (size_t i = 0; i < n; i++)
-		out[i] = set[i].id;
-	return n;
+		block_list_count(lists[k].ids, lists[k].n, ids, n, hits);
+	return cand_best(ids, hits, n, out, cap);
 }
 
 /* ---- upsert / delete ---------------------------------------------------- */
@@ -621,6 +671,39 @@ struct link_result {
 	double best;
 };
 
+/*
+ * The records of candidate ids (NULL for one gone), fetched ahead of
+ * scoring: candidates are scattered over the heap, and loading each one
+ * on first touch left the scorer waiting on memory one record at a time.
+ * The loads of all the pointers and of each record's head are issued
+ * together so that their cache misses overlap.
+ */
+static void cand_recs(const reconnu *e, const uint32_t *cand, size_t n,
+		      const struct store_rec **out)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = store_get(e->store, cand[i]);
+	for (size_t i = 0; i < n; i++)
+		if (out[i]) {
+			__builtin_prefetch(out[i]);
+			__builtin_prefetch((const char *)out[i] + 64);
+			__builtin_prefetch((const char *)out[i] + 128);
+			__builtin_prefetch((const char *)out[i] + 192);
+		}
+}
+
+/* Starts loading the strings the scorer reads first from r (may be
+ * NULL); its head was prefetched by cand_recs. */
+static void cand_prefetch_values(const struct store_rec *r)
+{
+	if (!r)
+		return;
+	__builtin_prefetch(r->given);
+	__builtin_prefetch(r->family);
+	if (r->n_addrs)
+		__builtin_prefetch(r->addrs);
+}
+
 /* Scores rec (stored, not in the graph) against its candidates and puts
  * it in the graph with its links. @retval 0 or -1 on ENOMEM (graph
  * unchanged). */
@@ -634,9 +717,15 @@ static int link_rec(reconnu *e, const struct store_rec *rec,
 	struct graph_link all[1024];
 	size_t na = 0;
 	double best = -INFINITY;
+	const struct store_rec *recs[1024];
+	cand_recs(e, cand, nc, recs);
+	struct score_query q;
+	score_query_create(&q, &e->model, e->tf, rec);
 	for (size_t i = 0; i < nc; i++) {
-		const struct store_rec *o = store_get(e->store, cand[i]);
-		double w = score_pair_tf(&e->model, e->nicknames, e->tf, rec, o, NULL);
+		const struct store_rec *o = recs[i];
+		if (i + 2 < nc)
+			cand_prefetch_values(recs[i + 2]);
+		double w = score_pair_prepared(&q, e->nicknames, o, NULL);
 		if (w > best)
 			best = w;
 		if (w >= e->possible_w)
@@ -1919,12 +2008,16 @@ int reconnu_validate(const reconnu_record *in)
 
 /* ---- results ------------------------------------------------------------ */
 
+/* The explanation of x against y into out (strings in a). qx is x
+ * prepared (score_query_create) or NULL. */
 static int explain_fill(struct arena *a, const reconnu *e,
-			const struct store_rec *x, const struct store_rec *y,
-			reconnu_explanation *out)
+			const struct store_rec *x, const struct score_query *qx,
+			const struct store_rec *y, reconnu_explanation *out)
 {
 	struct score_explain ex;
-	double w = score_pair_tf(&e->model, e->nicknames, e->tf, x, y, &ex);
+	double w =
+	    qx ? score_pair_prepared(qx, e->nicknames, y, &ex)
+	       : score_pair_tf(&e->model, e->nicknames, e->tf, x, y, &ex);
 	out->prior_weight = e->model.prior;
 	out->total_weight = w;
 	out->probability = score_probability(w);
@@ -2005,12 +2098,21 @@ int reconnu_identify(reconnu *e, const reconnu_record *in,
 	size_t nc = candidates(e, q, cand, cap);
 	struct ent_score es[1024];
 	size_t ne = 0;
+	const struct store_rec *recs[1024];
+	const struct graph_entity *ents[1024];
+	cand_recs(e, cand, nc, recs);
+	for (size_t i = 0; i < nc; i++) /* the misses overlap */
+		ents[i] = graph_entity_of(e->graph, cand[i]);
+	struct score_query sq;
+	score_query_create(&sq, &e->model, e->tf, q);
 	for (size_t i = 0; i < nc; i++) {
-		const struct store_rec *o = store_get(e->store, cand[i]);
-		const struct graph_entity *ent = graph_entity_of(e->graph, cand[i]);
+		const struct store_rec *o = recs[i];
+		if (i + 2 < nc)
+			cand_prefetch_values(recs[i + 2]);
+		const struct graph_entity *ent = ents[i];
 		if (!o || !ent)
 			continue;
-		double w = score_pair_tf(&e->model, e->nicknames, e->tf, q, o, NULL);
+		double w = score_pair_prepared(&sq, e->nicknames, o, NULL);
 		size_t k = 0;
 		while (k < ne && es[k].ent != ent)
 			k++;
@@ -2019,7 +2121,14 @@ int reconnu_identify(reconnu *e, const reconnu_record *in,
 		else if (w > es[k].w)
 			es[k].w = w, es[k].best_rec = cand[i];
 	}
-	qsort(es, ne, sizeof(*es), cmp_ent);
+	/* a few dozen entries: insertion sort, without qsort's callback */
+	for (size_t i = 1; i < ne; i++) {
+		struct ent_score x = es[i];
+		size_t j = i;
+		for (; j > 0 && cmp_ent(&x, &es[j - 1]) < 0; j--)
+			es[j] = es[j - 1];
+		es[j] = x;
+	}
 	size_t nkeep = ne < max_candidates ? ne : max_candidates;
 	rc = 0;
 	m->candidates = arena_alloc(&b->arena, (nkeep + 1) * sizeof(*m->candidates));
@@ -2039,7 +2148,7 @@ int reconnu_identify(reconnu *e, const reconnu_record *in,
 		m->entity_id = es[0].ent->id;
 		m->probability = score_probability(es[0].w);
 		m->decision = decide(e, es[0].w);
-		rc = explain_fill(&b->arena, e, q,
+		rc = explain_fill(&b->arena, e, q, &sq,
 				  store_get(e->store, es[0].best_rec),
 				  &m->explanation);
 		if (!rc && m->decision != RECONNU_NO_MATCH) {
@@ -2127,7 +2236,8 @@ int reconnu_explain_records(reconnu *e, const reconnu_record *a,
 		return set_error(rc, "right record: %s", msg);
 	}
 	struct box *bx = box_new();
-	rc = bx ? explain_fill(&bx->arena, e, x, y, &bx->u.e) : RECONNU_ENOMEM;
+	rc = bx ? explain_fill(&bx->arena, e, x, NULL, y, &bx->u.e)
+		: RECONNU_ENOMEM;
 	store_rec_delete(x);
 	store_rec_delete(y);
 	if (rc) {
@@ -2159,14 +2269,16 @@ int reconnu_explain_entity(reconnu *e, const reconnu_record *a, uint64_t id,
 	}
 	const struct store_rec *best = NULL;
 	double bw = -INFINITY;
+	struct score_query qx;
+	score_query_create(&qx, &e->model, e->tf, x);
 	for (uint32_t i = 0; i < ent->n_members; i++) {
 		const struct store_rec *o = store_get(e->store, ent->members[i]);
-		double w = score_pair_tf(&e->model, e->nicknames, e->tf, x, o, NULL);
+		double w = score_pair_prepared(&qx, e->nicknames, o, NULL);
 		if (w > bw)
 			bw = w, best = o;
 	}
 	struct box *bx = box_new();
-	rc = bx && best ? explain_fill(&bx->arena, e, x, best, &bx->u.e)
+	rc = bx && best ? explain_fill(&bx->arena, e, x, &qx, best, &bx->u.e)
 			: RECONNU_ENOMEM;
 	pthread_rwlock_unlock(&e->lock);
 	store_rec_delete(x);

@@ -2,7 +2,6 @@
 #include "golden.h"
 
 #include <stdlib.h>
-#include <stdio.h>
 #include <string.h>
 
 /* A member with its survivorship rank. */
@@ -119,6 +118,25 @@ static int multi_add(struct arena *a, struct multi *m, const char *key,
 	return set_value(a, &m->v[m->n++], shown, r);
 }
 
+/* "line|city|postcode" of x in a, or NULL. Built with memcpy: golden
+ * records are built per identify, where snprintf stood out. */
+static char *addr_key(struct arena *a, const struct store_addr *x)
+{
+	const char *parts[5] = {x->line, "|", x->city, "|", x->postcode};
+	size_t lens[5], len = 1;
+	for (int i = 0; i < 5; i++)
+		len += lens[i] = strlen(parts[i]);
+	char *key = arena_alloc(a, len), *p = key;
+	if (!key)
+		return NULL;
+	for (int i = 0; i < 5; i++) {
+		memcpy(p, parts[i], lens[i]);
+		p += lens[i];
+	}
+	*p = 0;
+	return key;
+}
+
 int golden_build(const struct store *st, const struct graph_entity *e,
 		 const struct golden_policy *pol, struct arena *a,
 		 reconnu_golden *g)
@@ -186,13 +204,9 @@ int golden_build(const struct store *st, const struct graph_entity *e,
 				return RECONNU_ENOMEM;
 		for (size_t j = 0; j < r->n_addrs; j++) {
 			const struct store_addr *x = &r->addrs[j];
-			size_t len = strlen(x->line) + strlen(x->city) +
-				     strlen(x->postcode) + 3;
-			char *key = arena_alloc(a, len);
+			char *key = addr_key(a, x);
 			if (!key)
 				return RECONNU_ENOMEM;
-			snprintf(key, len, "%s|%s|%s", x->line, x->city,
-				 x->postcode);
 			int fresh;
 			if (multi_add(a, &ad, key, "", r, &fresh))
 				return RECONNU_ENOMEM;

@@ -366,3 +366,24 @@ int block_list_has(const uint32_t *ids, size_t n, uint32_t id)
 	uint32_t k = block__lower_bound(ids, (uint32_t)n, id);
 	return k < n && ids[k] == id;
 }
+
+void block_list_count(const uint32_t *ids, size_t n_ids, const uint32_t *want,
+		      size_t n, uint32_t *hits)
+{
+	size_t lo = 0;
+	for (size_t i = 0; i < n && lo < n_ids; i++) {
+		/* gallop: the first step past want[i], then binary search */
+		size_t step = 1, hi = lo;
+		while (hi < n_ids && ids[hi] < want[i]) {
+			lo = hi + 1;
+			hi += step;
+			step *= 2;
+		}
+		if (hi > n_ids)
+			hi = n_ids;
+		lo +=
+		    block__lower_bound(ids + lo, (uint32_t)(hi - lo), want[i]);
+		if (lo < n_ids && ids[lo] == want[i])
+			hits[i]++;
+	}
+}

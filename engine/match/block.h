@@ -62,6 +62,11 @@ int block_index_probe(const struct block_index *idx, uint64_t key,
 /** true when id is in ids[0..n), a list as returned by block_index_probe
  *  (ascending): a binary search. */
 int block_list_has(const uint32_t *ids, size_t n, uint32_t id);
+/** For each i < n, adds 1 to hits[i] when want[i] is in ids[0..n_ids).
+ *  Both lists ascending: one pass that gallops through ids, so m
+ *  lookups cost O(m log(n_ids / m)) instead of m binary searches. */
+void block_list_count(const uint32_t *ids, size_t n_ids, const uint32_t *want,
+		      size_t n, uint32_t *hits);
 
 struct block_stats {
 	uint64_t keys;	    /**< distinct keys with at least one record */

@@ -378,6 +378,22 @@ static double jw(const char *a, const char *b)
 	return sim_jaro_winkler(a, strlen(a), b, strlen(b));
 }
 
+/* jw(a, b) where a was prepared as qa (NULL: not prepared). */
+static double jw_q(const struct sim_query *qa, const char *a, const char *b)
+{
+	return qa ? sim_jw_prepared(qa, b, strlen(b)) : jw(a, b);
+}
+
+/* sim_token_set(a, b) >= 0.99 for two distinct values whose
+ * Jaro-Winkler is jws. One word against one word pairs exactly when
+ * their Jaro-Winkler reaches 0.9, so only values with spaces are split. */
+static int token_subset(const char *a, const char *b, double jws)
+{
+	if (!strchr(a, ' ') && !strchr(b, ' '))
+		return jws >= 0.9;
+	return sim_token_set(a, b) >= 0.99;
+}
+
 /* Typo bands shared by given and family names: one edit (OSA, so a
  * transposition counts once) or Jaro-Winkler >= 0.92 is close; two edits
  * with the same initial (typos rarely hit the first letter: david/farid
@@ -386,10 +402,13 @@ static double jw(const char *a, const char *b)
 static enum score_level name_band(const char *a, size_t la, const char *b,
 				  size_t lb, double jws)
 {
-	int d = sim_osa(a, la, b, lb, 2);
-	size_t shorter = la < lb ? la : lb;
-	if (jws >= 0.92 || (d <= 1 && shorter >= 3) ||
-	    sim_token_set(a, b) >= 0.99)
+	if (jws >= 0.92)
+		return SCORE_CLOSE;
+	/* the edit distance d matters only up to 2 and only from 3 bytes;
+	 * it is at least the length gap, so a gap past 2 needs no kernel */
+	size_t shorter = la < lb ? la : lb, gap = la < lb ? lb - la : la - lb;
+	int d = shorter >= 3 && gap <= 2 ? sim_osa(a, la, b, lb, 2) : 3;
+	if ((d <= 1 && shorter >= 3) || token_subset(a, b, jws))
 		return SCORE_CLOSE;
 	if (jws >= 0.88 || (d <= 2 && shorter >= 5 && a[0] == b[0]))
 		return SCORE_FAR;
@@ -460,8 +479,10 @@ static int same_romanisation(const char *a, const char *b)
 	return nx && nx == ny && !memcmp(x, y, nx);
 }
 
-/* Given names: exact, nickname, close, initial, far, different. */
-static struct cmp cmp_given(const struct norm_nicknames *nn, const char *a,
+/* Given names: exact, nickname, close, initial, far, different. qa is a
+ * prepared for Jaro-Winkler, or NULL. */
+static struct cmp cmp_given(const struct norm_nicknames *nn,
+			    const struct sim_query *qa, const char *a,
 			    const char *b)
 {
 	struct cmp c = {SCORE_MISSING, -1, a, b};
@@ -472,7 +493,7 @@ static struct cmp cmp_given(const struct norm_nicknames *nn, const char *a,
 		c.sim = 1;
 		return c;
 	}
-	c.sim = jw(a, b);
+	c.sim = jw_q(qa, a, b);
 	if (nn && norm_nicknames_related(nn, a, b)) {
 		c.level = SCORE_NICKNAME;
 		return c;
@@ -487,7 +508,8 @@ static struct cmp cmp_given(const struct norm_nicknames *nn, const char *a,
 	return c;
 }
 
-static struct cmp cmp_family(const char *a, const char *b)
+static struct cmp cmp_family(const struct sim_query *qa, const char *a,
+			     const char *b)
 {
 	struct cmp c = {SCORE_MISSING, -1, a, b};
 	if (!*a || !*b)
@@ -497,19 +519,38 @@ static struct cmp cmp_family(const char *a, const char *b)
 		c.sim = 1;
 		return c;
 	}
-	c.sim = jw(a, b);
+	c.sim = jw_q(qa, a, b);
 	c.level = same_romanisation(a, b)
 		      ? SCORE_CLOSE
 		      : name_band(a, strlen(a), b, strlen(b), c.sim);
 	return c;
 }
 
-/* YYYYMMDD of a full date, else of an impossible one, else NULL. */
+/* v (0 <= v) as width decimal digits, zero-padded, at p. */
+static char *put_digits(char *p, int v, int width)
+{
+	for (int i = width - 1; i >= 0; i--, v /= 10)
+		p[i] = (char)('0' + v % 10);
+	return p + width;
+}
+
+/* YYYYMMDD of a full date, else of an impossible one, else NULL. Digits
+ * are written by hand: this runs for every scored pair, where snprintf
+ * cost more than the comparison. */
 static const char *birth8(const struct store_rec *r, char *buf)
 {
 	const struct norm_date *d = &r->birth;
 	if (d->year && d->month && d->day) {
-		snprintf(buf, 16, "%04d%02d%02d", d->year, d->month, d->day);
+		if (d->year < 0 || d->year > 9999 || d->month < 0 ||
+		    d->month > 99 || d->day < 0 ||
+		    d->day > 99) { /* not from norm_date: as printf would */
+			snprintf(buf, 16, "%04d%02d%02d", d->year, d->month,
+				 d->day);
+			return buf;
+		}
+		char *p = put_digits(buf, d->year, 4);
+		p = put_digits(p, d->month, 2);
+		*put_digits(p, d->day, 2) = 0;
 		return buf;
 	}
 	return r->birth_digits[0] ? r->birth_digits : NULL;
@@ -560,8 +601,11 @@ static int same_untagged(const char *x, const char *ax, const char *y,
 	return (px || py) && nx && nx == ny && !memcmp(x, y, nx);
 }
 
+/* Emails ('e') or phones ('p'). The Jaro-Winkler of two emails only
+ * informs the explanation (want_sim): the level never depends on it. */
 static struct cmp cmp_lists(const char *const *a, size_t na,
-			    const char *const *b, size_t nb, int kind)
+			    const char *const *b, size_t nb, int kind,
+			    int want_sim)
 {
 	struct cmp c = cmp_missing();
 	if (!na || !nb)
@@ -586,7 +630,8 @@ static struct cmp cmp_lists(const char *const *a, size_t na,
 			if (kind == 'e') {
 				const char *ax = strchr(x, '@'),
 					   *ay = strchr(y, '@');
-				s = sim_jaro_winkler(x, lx, y, ly);
+				if (want_sim)
+					s = sim_jaro_winkler(x, lx, y, ly);
 				if (ax && ay && ax - x == ay - y &&
 				    !memcmp(x, y, (size_t)(ax - x)))
 					l = SCORE_PARTIAL; /* same local part */
@@ -750,7 +795,11 @@ static void cmp_addrs(const struct store_rec *a, const struct store_rec *b,
 					*city = c;
 			}
 			if (*x->line && *y->line) {
-				double s = sim_token_set(x->line, y->line);
+				/* equal lists have every token paired: 1 */
+				double s =
+				    !strcmp(x->line, y->line)
+					? 1.0
+					: sim_token_set(x->line, y->line);
 				struct cmp c = {SCORE_DIFFERENT, s, x->line,
 						y->line};
 				if (s >= 0.9)
@@ -846,23 +895,54 @@ int score_never_match(const struct store_rec *a, const struct store_rec *b)
 	return 1;
 }
 
+/* The adjustment for an exact agreement c of attr: from q's cache when
+ * the left record was prepared (q may be NULL), else looked up. */
+static double tf_of(const struct score_model *m, const struct score_tf *tf,
+		    const struct score_query *q, enum score_attr attr,
+		    const struct cmp *c)
+{
+	if (!tf || !q)
+		return score_tf_adjust(tf, m, attr, c->left);
+	const struct store_rec *r = q->rec;
+	size_t n =
+	    r->n_addrs < RECONNU_MAX_LIST ? r->n_addrs : RECONNU_MAX_LIST;
+	switch (attr) {
+	case SCORE_GIVEN:
+		return q->tf_given;
+	case SCORE_FAMILY:
+		return q->tf_family;
+	case SCORE_CITY:
+		for (size_t i = 0; i < n; i++)
+			if (c->left == r->addrs[i].city)
+				return q->tf_city[i];
+		break;
+	case SCORE_POSTCODE:
+		for (size_t i = 0; i < n; i++)
+			if (c->left == r->addrs[i].postcode)
+				return q->tf_postcode[i];
+		break;
+	default:
+		break;
+	}
+	return score_tf_adjust(tf, m, attr, c->left);
+}
+
 /* Weight of comparison c of attr, tf-adjusted on exact agreement. */
 static double level_weight(const struct score_model *m,
-			   const struct score_tf *tf, enum score_attr attr,
+			   const struct score_tf *tf,
+			   const struct score_query *q, enum score_attr attr,
 			   const struct cmp *c, double *tfadj)
 {
-	*tfadj = c->level == SCORE_EXACT
-			 ? score_tf_adjust(tf, m, attr, c->left)
-			 : 0;
+	*tfadj = c->level == SCORE_EXACT ? tf_of(m, tf, q, attr, c) : 0;
 	return m->weight[attr][c->level] + *tfadj;
 }
 
 static void put(const struct score_model *m, const struct score_tf *tf,
-		struct score_explain *ex, double *w, enum score_attr attr,
-		struct cmp c)
+		const struct score_query *q, struct score_explain *ex,
+		double *w, enum score_attr attr, struct cmp c)
 {
 	double adj;
-	double wt = level_weight(m, tf, attr, &c, &adj);
+	double wt = level_weight(m, tf, q, attr, &c, &adj);
 	*w += wt;
 	if (ex) {
 		struct score_feature *f = &ex->f[ex->n++];
@@ -908,11 +988,33 @@ double score_pair(const struct score_model *m, const struct norm_nicknames *nn,
 	return score_pair_tf(m, nn, NULL, a, b, ex);
 }
 
-double score_pair_tf(const struct score_model *m,
-		     const struct norm_nicknames *nn,
-		     const struct score_tf *tf, const struct store_rec *a,
-		     const struct store_rec *b, struct score_explain *ex)
+void score_query_create(struct score_query *q, const struct score_model *m,
+			const struct score_tf *tf, const struct store_rec *rec)
 {
+	q->rec = rec;
+	q->m = m;
+	q->tf = tf;
+	sim_query_create(&q->given, rec->given, strlen(rec->given));
+	sim_query_create(&q->family, rec->family, strlen(rec->family));
+	q->tf_given = score_tf_adjust(tf, m, SCORE_GIVEN, rec->given);
+	q->tf_family = score_tf_adjust(tf, m, SCORE_FAMILY, rec->family);
+	for (size_t i = 0; i < rec->n_addrs && i < RECONNU_MAX_LIST; i++) {
+		q->tf_city[i] =
+		    score_tf_adjust(tf, m, SCORE_CITY, rec->addrs[i].city);
+		q->tf_postcode[i] = score_tf_adjust(tf, m, SCORE_POSTCODE,
+						    rec->addrs[i].postcode);
+	}
+}
+
+/* The one scorer behind score_pair_tf (q NULL: everything derived from a
+ * is computed on the spot) and score_pair_prepared (q prepared from a). */
+static double pair(const struct score_model *m, const struct norm_nicknames *nn,
+		   const struct score_tf *tf, const struct score_query *q,
+		   const struct store_rec *a, const struct store_rec *b,
+		   struct score_explain *ex)
+{
+	const struct sim_query *qg = q ? &q->given : NULL,
+			       *qf = q ? &q->family : NULL;
 	double w = m->prior;
 	if (ex) {
 		ex->n = 0;
@@ -921,14 +1023,14 @@ double score_pair_tf(const struct score_model *m,
 	}
 
 	/* names, direct and swapped order */
-	struct cmp g = cmp_given(nn, a->given, b->given);
-	struct cmp f = cmp_family(a->family, b->family);
-	double direct = m->weight[SCORE_GIVEN][g.level] +
-			m->weight[SCORE_FAMILY][f.level];
+	struct cmp g = cmp_given(nn, qg, a->given, b->given);
+	struct cmp f = cmp_family(qf, a->family, b->family);
+	double direct =
+	    m->weight[SCORE_GIVEN][g.level] + m->weight[SCORE_FAMILY][f.level];
 	if (*a->given && *a->family && *b->given && *b->family &&
 	    (g.level != SCORE_EXACT || f.level != SCORE_EXACT)) {
-		struct cmp sg = cmp_given(nn, a->given, b->family);
-		struct cmp sf = cmp_family(a->family, b->given);
+		struct cmp sg = cmp_given(nn, qg, a->given, b->family);
+		struct cmp sf = cmp_family(qf, a->family, b->given);
 		double swapped = m->weight[SCORE_GIVEN][sg.level] +
 				 m->weight[SCORE_FAMILY][sf.level] -
 				 m->swap_penalty;
@@ -945,26 +1047,27 @@ double score_pair_tf(const struct score_model *m,
 	int g_agrees = g.level == SCORE_EXACT || g.level == SCORE_NICKNAME ||
 		       g.level == SCORE_CLOSE;
 	int f_agrees = f.level == SCORE_EXACT || f.level == SCORE_CLOSE;
-	put(m, f_agrees ? tf : NULL, ex, &w, SCORE_GIVEN, g);
-	put(m, g_agrees ? tf : NULL, ex, &w, SCORE_FAMILY, f);
+	put(m, f_agrees ? tf : NULL, q, ex, &w, SCORE_GIVEN, g);
+	put(m, g_agrees ? tf : NULL, q, ex, &w, SCORE_FAMILY, f);
 	/* what agrees besides the names (gender aside): see names_alone */
 	double other = 0, w0 = w;
 
 	struct cmp bd = {cmp_birth(a, b), -1,
-			  a->raw.birth_date ? a->raw.birth_date : "",
-			  b->raw.birth_date ? b->raw.birth_date : ""};
-	put(m, tf, ex, &w, SCORE_BIRTH, bd);
+			 a->raw.birth_date ? a->raw.birth_date : "",
+			 b->raw.birth_date ? b->raw.birth_date : ""};
+	put(m, tf, q, ex, &w, SCORE_BIRTH, bd);
 	other += w > w0 ? w - w0 : 0;
 
 	struct cmp gd = cmp_missing();
 	if (a->gender && b->gender && a->gender != 'X' && b->gender != 'X')
-		gd.level = a->gender == b->gender ? SCORE_EXACT : SCORE_DIFFERENT;
-	put(m, tf, ex, &w, SCORE_GENDER, gd);
+		gd.level =
+		    a->gender == b->gender ? SCORE_EXACT : SCORE_DIFFERENT;
+	put(m, tf, q, ex, &w, SCORE_GENDER, gd);
 
 	struct cmp em = cmp_lists(a->emails, a->n_emails, b->emails,
-				  b->n_emails, 'e');
-	struct cmp ph = cmp_lists(a->phones, a->n_phones, b->phones,
-				  b->n_phones, 'p');
+				  b->n_emails, 'e', ex != NULL);
+	struct cmp ph =
+	    cmp_lists(a->phones, a->n_phones, b->phones, b->n_phones, 'p', 0);
 	struct cmp pc, city, street;
 	cmp_addrs(a, b, &pc, &city, &street);
 	double ws[5], adj[5];
@@ -972,7 +1075,7 @@ double score_pair_tf(const struct score_model *m,
 	enum score_attr as[5] = {SCORE_EMAIL, SCORE_PHONE, SCORE_POSTCODE,
 				 SCORE_CITY, SCORE_STREET};
 	for (int k = 0; k < 5; k++)
-		ws[k] = level_weight(m, tf, as[k], &cs[k], &adj[k]);
+		ws[k] = level_weight(m, tf, q, as[k], &cs[k], &adj[k]);
 	corroborate(ws);
 	for (int k = 0; k < 5; k++) {
 		w += ws[k];
@@ -989,7 +1092,23 @@ double score_pair_tf(const struct score_model *m,
 		}
 	}
 	w0 = w;
-	put(m, tf, ex, &w, SCORE_IDENT, cmp_idents(a->ids, a->n_ids, b->ids, b->n_ids));
+	put(m, tf, q, ex, &w, SCORE_IDENT,
+	    cmp_idents(a->ids, a->n_ids, b->ids, b->n_ids));
 	other += w > w0 ? w - w0 : 0;
 	return other > 0 ? w : names_alone(w, ex);
+}
+
+double score_pair_tf(const struct score_model *m,
+		     const struct norm_nicknames *nn, const struct score_tf *tf,
+		     const struct store_rec *a, const struct store_rec *b,
+		     struct score_explain *ex)
+{
+	return pair(m, nn, tf, NULL, a, b, ex);
+}
+
+double score_pair_prepared(const struct score_query *q,
+			   const struct norm_nicknames *nn,
+			   const struct store_rec *b, struct score_explain *ex)
+{
+	return pair(q->m, nn, q->tf, q, q->rec, b, ex);
 }

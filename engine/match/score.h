@@ -21,6 +21,8 @@
 #include <stdint.h>
 
 #include "norm.h"
+#include "reconnu.h"
+#include "sim.h"
 #include "store.h"
 
 enum score_attr {
@@ -149,9 +151,39 @@ size_t score_tf_distinct(const struct score_tf *tf, enum score_attr attr);
 
 /** score_pair with term-frequency adjustment; tf may be NULL. */
 double score_pair_tf(const struct score_model *m,
-		     const struct norm_nicknames *nn,
-		     const struct score_tf *tf, const struct store_rec *a,
-		     const struct store_rec *b, struct score_explain *ex);
+		     const struct norm_nicknames *nn, const struct score_tf *tf,
+		     const struct store_rec *a, const struct store_rec *b,
+		     struct score_explain *ex);
+
+/**
+ * A record prepared as the left side of many comparisons: an identify
+ * query, or an upserted record, against its candidates. What
+ * score_pair_tf derives from the left record on every call is computed
+ * once: the Jaro masks of its names and its term-frequency adjustments.
+ * Plain data in caller memory (about 5 KiB: one per request, not per
+ * pair); nothing to destroy. It borrows rec, m and tf, which must
+ * outlive it and stay unchanged while it is used (the engine's lock).
+ */
+struct score_query {
+	const struct store_rec *rec;	/**< the left record */
+	const struct score_model *m;	/**< the model of the adjustments */
+	const struct score_tf *tf;	/**< their tables; NULL: none */
+	struct sim_query given, family; /**< rec->given, rec->family */
+	double tf_given, tf_family;	/**< score_tf_adjust of the names */
+	/** score_tf_adjust of the city and postcode of rec->addrs[i], for
+	 *  the first RECONNU_MAX_LIST addresses */
+	double tf_city[RECONNU_MAX_LIST], tf_postcode[RECONNU_MAX_LIST];
+};
+
+/** Prepares q for rec under model m and tables tf (may be NULL). */
+void score_query_create(struct score_query *q, const struct score_model *m,
+			const struct score_tf *tf, const struct store_rec *rec);
+
+/** score_pair_tf(q->m, nn, q->tf, q->rec, b, ex), bit for bit (weights,
+ *  levels, explanation), without redoing q's share of the work. */
+double score_pair_prepared(const struct score_query *q,
+			   const struct norm_nicknames *nn,
+			   const struct store_rec *b, struct score_explain *ex);
 
 /**
  * Never-match evidence: 1 when a and b cannot be one person whatever the

@@ -429,6 +429,40 @@ static void test_sorted_lists(void)
 	block_index_delete(idx);
 }
 
+/* block_list_count counts exactly what block_list_has finds. */
+static void test_list_count(void)
+{
+	static uint32_t list[5000], want[700], hits[700];
+	unsigned long long x = 7;
+	int bad = 0, found = 0;
+	for (int round = 0; round < 50; round++) {
+		size_t n_list = 0, n_want = 0;
+		uint32_t v = 0, w = 0;
+		size_t len = (size_t)(round * 97) % 5000;
+		size_t m = 1 + (size_t)(round * 13) % 700;
+		for (size_t i = 0; i < len; i++) {
+			x = x * 6364136223846793005ULL + 1;
+			v += 1 +
+			     (uint32_t)((x >> 40) % (round % 5 == 0 ? 2 : 9));
+			list[n_list++] = v;
+		}
+		for (size_t i = 0; i < m; i++) {
+			x = x * 6364136223846793005ULL + 1;
+			w += 1 + (uint32_t)((x >> 40) % 40);
+			want[n_want] = w;
+			hits[n_want++] = 3;
+		}
+		block_list_count(list, n_list, want, n_want, hits);
+		for (size_t i = 0; i < n_want; i++) {
+			int has = block_list_has(list, n_list, want[i]);
+			found += has;
+			bad += hits[i] != 3u + (uint32_t)has;
+		}
+	}
+	ok(found > 100, "lists share ids");
+	is_int(bad, 0, "block_list_count agrees with block_list_has");
+}
+
 int main(void)
 {
 	unit_plan_begin();
@@ -438,6 +472,7 @@ int main(void)
 	test_growth();
 	test_backward_shift();
 	test_lists();
+	test_list_count();
 	test_oversized();
 	test_oom();
 	return unit_done();

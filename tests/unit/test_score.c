@@ -1,6 +1,9 @@
 /* Unit test: comparison levels, weights, explanation. */
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 #include "score.h"
+#include "sim.h"
 #include "unit.h"
 
 static struct store_rec *rec(const char *given, const char *family,
@@ -29,6 +32,185 @@ static enum score_level level_of(const struct score_explain *ex,
 		if (ex->f[i].attr == a)
 			return ex->f[i].level;
 	return SCORE_NLEVEL;
+}
+
+/* ---- the prepared scorer against the reference --------------------------- */
+
+static const char *const pool_given[] = {
+    "Robert",	"Bob",	    "Roberta",	 "Jean-Luc",  "Jean",	   "Anne",
+    "Ann",	"Seo Yeon", "Katherine", "Catherine", "Kate",	   "Mohammed",
+    "Muhammad", "J",	    "Li",	 "Aleksandr", "Alexander", "Sasha",
+    "William",	"Bill",	    "Smith",	 ""};
+static const char *const pool_family[] = {
+    "Smith",  "Smyth",	 "Schmidt", "Müller",  "Mueller",  "Kim",
+    "Lee",    "O'Brien", "Obrien",  "Nguyen",  "Dupont",   "Du Pont",
+    "Robert", "Zwicky",	 "Ivanov",  "Ivanova", "Kowalski", ""};
+static const char *const pool_city[] = {"London",      "Londn",	  "Paris",
+					"Lyon",	       "Sydney",  "Sidney",
+					"Bad Homburg", "Homburg", ""};
+static const char *const pool_pc[] = {"SW1A 1AA", "SW1A 1AB", "75001", "75010",
+				      "2000",	  "2001",     ""};
+static const char *const pool_line[] = {"12 Main Street",
+					"12 Main St",
+					"Main Street 12",
+					"4 rue de la Paix",
+					"4 rue de la paix apt 3",
+					"Flat 2 10 Downing Street",
+					"10 Downing Street",
+					"PO Box 77",
+					""};
+static const char *const pool_dob[] = {
+    "1970-03-04", "1970-04-03", "1970-03-05", "1970",
+    "1971-03-04", "1980-02-30", "1980-03-20", ""};
+
+static unsigned long long lcg_state = 42;
+static unsigned rnd(unsigned n)
+{
+	lcg_state = lcg_state * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (unsigned)((lcg_state >> 33) % n);
+}
+#define PICK(pool) (pool[rnd(sizeof(pool) / sizeof(pool[0]))])
+
+/* A random string of len letters (long names exceed the 64-byte kernels). */
+static void rnd_word(char *buf, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (char)('a' + rnd(4));
+	buf[len] = 0;
+}
+
+/* A random record from the pools, with typos and long values mixed in. */
+static struct store_rec *rnd_rec(void)
+{
+	static char given[100], family[100], email[2][64], phone[2][32];
+	const char *em[2], *ph[2];
+	reconnu_identifier ids[2];
+	reconnu_address ad[3];
+	size_t na = rnd(4), ne = rnd(3), np = rnd(3), ni = rnd(3);
+	if (rnd(8) == 0)
+		rnd_word(given, 3 + rnd(90));
+	else
+		strcpy(given, PICK(pool_given));
+	if (rnd(8) == 0)
+		rnd_word(family, 3 + rnd(90));
+	else
+		strcpy(family, PICK(pool_family));
+	for (size_t i = 0; i < na; i++)
+		ad[i] = (reconnu_address){.line1 = PICK(pool_line),
+					  .city = PICK(pool_city),
+					  .postcode = PICK(pool_pc),
+					  .country = "GB"};
+	for (size_t i = 0; i < ne; i++) {
+		snprintf(email[i], sizeof(email[i]), "%s%u@%s.com",
+			 rnd(2) ? "rob" : "r0b", rnd(3), rnd(2) ? "x" : "y");
+		em[i] = email[i];
+	}
+	for (size_t i = 0; i < np; i++) {
+		snprintf(phone[i], sizeof(phone[i]), "+4420794601%02u", rnd(3));
+		ph[i] = phone[i];
+	}
+	static const reconnu_identifier id_pool[] = {{"nid", "AB123456"},
+						     {"nid", "AB123465"},
+						     {"nid", "ZZ999999"},
+						     {"loyalty", "42"}};
+	for (size_t i = 0; i < ni; i++)
+		ids[i] = id_pool[rnd(4)];
+	reconnu_record in = {.given_name = given,
+			     .family_name = family,
+			     .birth_date = PICK(pool_dob),
+			     .gender = rnd(3) ? (rnd(2) ? "M" : "F") : NULL,
+			     .emails = em,
+			     .n_emails = ne,
+			     .phones = ph,
+			     .n_phones = np,
+			     .addresses = ad,
+			     .n_addresses = na,
+			     .identifiers = ids,
+			     .n_identifiers = ni};
+	struct store_rec *r = NULL;
+	char msg[128];
+	if (store_rec_build(&in, 0, &r, msg, sizeof(msg)))
+		return NULL;
+	return r;
+}
+
+/* Whether two explanations are identical, bit for bit. */
+static int same_explain(const struct score_explain *x,
+			const struct score_explain *y)
+{
+	if (x->n != y->n || x->swapped != y->swapped)
+		return 0;
+	for (int i = 0; i < x->n; i++) {
+		const struct score_feature *a = &x->f[i], *b = &y->f[i];
+		if (a->attr != b->attr || a->level != b->level ||
+		    a->left != b->left || a->right != b->right ||
+		    memcmp(&a->similarity, &b->similarity, sizeof(double)) ||
+		    memcmp(&a->weight, &b->weight, sizeof(double)) ||
+		    memcmp(&a->tf, &b->tf, sizeof(double)))
+			return 0;
+	}
+	return 1;
+}
+
+/* score_pair_prepared (fastest kernels) against score_pair_tf computed
+ * with the scalar reference kernels, on random pairs sharing values. */
+static void test_prepared(const struct score_model *m,
+			  const struct norm_nicknames *nn)
+{
+	enum { N = 600 };
+	struct store_rec *pop[N];
+	struct score_tf *tf = score_tf_new();
+	size_t built = 0;
+	for (size_t i = 0; i < N; i++) {
+		pop[i] = rnd_rec();
+		if (pop[i]) {
+			built++;
+			score_tf_update(tf, pop[i], 1);
+		}
+	}
+	ok(built == N, "random records build");
+	enum sim_isa best = sim_get_isa();
+	size_t pairs = 0, differ = 0, bad_w = 0, bad_ex = 0, tf_seen = 0;
+	for (size_t i = 0; i < N; i++) {
+		if (!pop[i])
+			continue;
+		struct score_query q;
+		score_query_create(&q, m, tf, pop[i]);
+		for (size_t j = 0; j < N; j += 1 + rnd(5)) {
+			if (!pop[j])
+				continue;
+			struct score_explain ex_ref, ex_fast;
+			sim_set_isa(SIM_ISA_SCALAR);
+			double ref =
+			    score_pair_tf(m, nn, tf, pop[i], pop[j], &ex_ref);
+			double ref_noex =
+			    score_pair_tf(m, nn, tf, pop[i], pop[j], NULL);
+			sim_set_isa(best);
+			double fast =
+			    score_pair_prepared(&q, nn, pop[j], &ex_fast);
+			double fast_noex =
+			    score_pair_prepared(&q, nn, pop[j], NULL);
+			pairs++;
+			differ += ref != ref_noex;
+			if (memcmp(&ref, &fast, sizeof(double)) ||
+			    memcmp(&ref, &fast_noex, sizeof(double)))
+				bad_w++;
+			if (!same_explain(&ex_ref, &ex_fast))
+				bad_ex++;
+			for (int k = 0; k < ex_ref.n; k++)
+				tf_seen += ex_ref.f[k].tf != 0;
+		}
+	}
+	sim_set_isa(best);
+	ok(pairs > 10000, "many random pairs compared");
+	ok(tf_seen > 100, "term-frequency adjustments exercised");
+	is_int((int)differ, 0, "the explanation does not change the weight");
+	is_int((int)bad_w, 0, "prepared weights equal the reference's");
+	is_int((int)bad_ex, 0,
+	       "prepared levels, weights equal the reference's");
+	for (size_t i = 0; i < N; i++)
+		store_rec_delete(pop[i]);
+	score_tf_free(tf);
 }
 
 int main(void)
@@ -264,6 +446,7 @@ int main(void)
 	store_rec_delete(d);
 	store_rec_delete(e);
 	store_rec_delete(f);
+	test_prepared(&m, nn);
 	norm_nicknames_delete(nn);
 	return unit_done();
 }

@@ -390,6 +390,32 @@ static void test_token_set(void)
 			bad++;
 	}
 	is_int(bad, 0, "token_set symmetric, in [0, 1], 1 on itself");
+
+	/* single tokens pair exactly when JW >= 0.9: the length bound that
+	 * skips JW must never skip a pair that reaches it */
+	bad = 0;
+	int paired = 0;
+	unsigned long long z = 99;
+	for (int i = 0; i < 40000; i++) {
+		char x[70], y[70];
+		z = z * 6364136223846793005ULL + 1;
+		size_t lx = 1 + (z >> 33) % 64, ly = 1 + (z >> 45) % 64;
+		if (i & 1)
+			ly = lx / 2 + (z >> 20) % 3; /* near twice as long */
+		if (ly == 0)
+			ly = 1;
+		for (size_t k = 0; k < lx; k++)
+			x[k] = (char)('a' + (z >> (k % 40)) % 2);
+		for (size_t k = 0; k < ly; k++)
+			y[k] = (char)('a' + (z >> ((k + 3) % 40)) % 2);
+		x[lx] = y[ly] = 0;
+		int want =
+		    !strcmp(x, y) || sim_jaro_winkler_ref(x, lx, y, ly) >= 0.9;
+		paired += want;
+		bad += sim_token_set(x, y) != (want ? 1.0 : 0.0);
+	}
+	ok(paired > 100, "token pairs reach 0.9");
+	is_int(bad, 0, "token_set pairs tokens exactly when JW >= 0.9");
 }
 
 /* ---- fast paths against the scalar reference ------------------------- */
