@@ -263,7 +263,7 @@ size_t snap_list(const char *dir, uint64_t *lsns, size_t cap)
 }
 
 int snap_read(const char *dir, uint64_t lsn, uint32_t *version, snap_item_fn fn,
-	      void *ctx)
+	      int (*end)(void *ctx), void *ctx)
 {
 	*version = 0;
 	char path[4096];
@@ -277,11 +277,12 @@ int snap_read(const char *dir, uint64_t lsn, uint32_t *version, snap_item_fn fn,
 		return -EBADMSG;
 	}
 	size_t size = (size_t)st.st_size;
-	const unsigned char *m = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+	/* populated: one call maps the whole file, not a fault per page */
+	const unsigned char *m =
+	    mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
 	close(fd);
 	if (m == MAP_FAILED)
 		return -errno;
-	madvise((void *)m, size, MADV_SEQUENTIAL);
 	const unsigned char *f = m + size - FTR;
 	int rc = -EBADMSG;
 	if (memcmp(m, MAGIC, 8) || rd64(m + 16) != lsn || memcmp(f, END, 8) ||
@@ -311,6 +312,10 @@ int snap_read(const char *dir, uint64_t lsn, uint32_t *version, snap_item_fn fn,
 		uint32_t n = rd32(m + off + 4);
 		rc = fn(ctx, m[off], m + off + ITEM, n);
 		off += ITEM + n;
+	}
+	if (end) {
+		int erc = end(ctx);
+		rc = rc ? rc : erc;
 	}
 out:
 	munmap((void *)m, size);

@@ -64,12 +64,15 @@ size_t snap_list(const char *dir, uint64_t *lsns, size_t cap);
 typedef int (*snap_item_fn)(void *ctx, uint8_t kind, const void *p,
 			    uint32_t n);
 /** Verifies dir/snap-<lsn>.snap whole, sets *version, then calls fn for
- *  every item.
+ *  every item, then end (if not NULL) once, even when fn failed.
+ *  Item bytes are borrowed: valid until end returns (so work handed to
+ *  another thread can still read them; end waits for it).
  *  @retval 0, -EBADMSG damaged (nothing was handed out), -ENOTSUP whole
  *  but of a format version this build does not read (*version says
- *  which; nothing was handed out), -errno, or fn's non-zero return. */
+ *  which; nothing was handed out), -errno, fn's non-zero return, or
+ *  end's. */
 int snap_read(const char *dir, uint64_t lsn, uint32_t *version, snap_item_fn fn,
-	      void *ctx);
+	      int (*end)(void *ctx), void *ctx);
 
 /** Keeps the newest keep snapshots, removes older ones and stray .tmp
  *  files. @retval LSN of the oldest snapshot kept (0 if none). */
