@@ -1352,13 +1352,13 @@ int reconnu_snapshot(reconnu *e, reconnu_snapshot_info *info)
  * stores it and puts it into the blocking index and the term frequencies
  * (the store, the index and the frequencies are the indexer's alone until
  * it has finished). Building records and hashing their blocking keys can
- * be done by either thread: when the indexer is behind, this thread does
- * it for the next batch before handing it over, so that the two cores
- * share the work whatever its mix (a pipeline with a fixed split left one
+ * be done by either thread: when the indexer is behind (snap_load_ahead), this
+ * thread does it for the next batch before handing it over, so that the two
+ * cores share the work whatever its mix (a pipeline with a fixed split left one
  * core a third idle). Records are immutable, and a batch changes hands
  * under a mutex.
  */
-enum { IDX_BATCH = 256, IDX_KEYS = IDX_BATCH * MAX_KEYS, IDX_AHEAD = 2 };
+enum { IDX_BATCH = 256, IDX_KEYS = IDX_BATCH * MAX_KEYS, IDX_PREFETCH = 8 };
 
 /* Records of the snapshot and, once built, the records with their
  * blocking keys. */
@@ -1392,22 +1392,25 @@ static void idx_build(struct idx_batch *b)
 	b->built = 1;
 }
 
-/* Stores and indexes a batch (the indexer's); the slots of record i + 2
- * are fetched while record i is added, so that the cache misses of the
- * huge table overlap. @retval 0, -EBADMSG or -ENOMEM. */
+/* Stores and indexes a batch (the indexer's); the key map slot of record
+ * i + IDX_PREFETCH and the index slots of record i + 2 are fetched while
+ * record i is added, so that the cache misses of the huge tables
+ * overlap. @retval 0, -EBADMSG or -ENOMEM. */
 static int idx_run(reconnu *e, struct idx_batch *b)
 {
 	if (!b->built)
 		idx_build(b);
 	if (b->err)
 		return b->err;
-	int rc = 0;
+	for (uint32_t i = 0; i < b->n && i < IDX_PREFETCH; i++)
+		store_restore_prefetch(e->store, b->r[i]);
 	for (uint32_t i = 0; i < b->n; i++) {
-		if (!rc &&
-		    (rc = image_store_record(e->store, &b->in[i], b->r[i])))
-			store_rec_delete(b->r[i]);
-		if (rc) { /* the rest was never stored */
-			for (uint32_t j = i + 1; j < b->n; j++)
+		if (i + IDX_PREFETCH < b->n)
+			store_restore_prefetch(e->store,
+					       b->r[i + IDX_PREFETCH]);
+		int rc = image_store_record(e->store, &b->in[i], b->r[i]);
+		if (rc) { /* this record and the rest were never stored */
+			for (uint32_t j = i; j < b->n; j++)
 				store_rec_delete(b->r[j]);
 			return rc;
 		}
@@ -1518,7 +1521,7 @@ static void indexer_hand_over(struct indexer *x)
 	pthread_mutex_lock(&x->mu);
 	uint32_t behind = x->queued;
 	pthread_mutex_unlock(&x->mu);
-	if (behind >= IDX_AHEAD)
+	if (behind >= snap_load_ahead())
 		idx_build(b);
 	pthread_mutex_lock(&x->mu);
 	if (x->tail)

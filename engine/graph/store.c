@@ -1137,6 +1137,12 @@ int store_restore(struct store *st, struct store_rec *rec, uint32_t id,
 	return 0;
 }
 
+void store_restore_prefetch(const struct store *st, const struct store_rec *rec)
+{
+	uint64_t h = key_hash(rec->raw.source, rec->raw.source_id);
+	__builtin_prefetch(&st->slots[h & st->mask], 1);
+}
+
 int store_restore_reserve(struct store *st, uint32_t id_limit, uint64_t n)
 {
 	if (id_limit > st->cap_ids) {

@@ -122,6 +122,11 @@ uint64_t store_next_seq(const struct store *st);
 void store_set_next_seq(struct store *st, uint64_t seq);
 int store_restore(struct store *st, struct store_rec *rec, uint32_t id,
 		  uint64_t created, uint64_t seq);
+/** Hints that rec is about to be restored: starts loading its slot of
+ *  the key map into the cache (restoring many, hint a few records ahead
+ *  so that the cache misses overlap). No effect on the store. */
+void store_restore_prefetch(const struct store *st,
+			    const struct store_rec *rec);
 /** After restoring: ids keep going from id_limit (the highest ids may
  *  belong to deleted records). @retval 0 or RECONNU_ENOMEM. */
 int store_restore_end(struct store *st, uint32_t id_limit);

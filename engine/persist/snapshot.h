@@ -58,6 +58,15 @@ void snap_errinj_slices(uint32_t records, void (*between)(void *ctx),
 uint32_t snap_slice_records(void);
 void snap_between_slices(void);
 
+/** How a snapshot load shares building records between the loading
+ *  thread and its indexer thread: the loader builds a batch itself when
+ *  the indexer is at least snap_load_ahead() batches behind (default 2).
+ *  Test hook: SNAP_HELP_ALWAYS / SNAP_HELP_NEVER fix the split, so that
+ *  both paths can be checked; SNAP_HELP_AUTO restores the default. */
+enum snap_help { SNAP_HELP_AUTO, SNAP_HELP_ALWAYS, SNAP_HELP_NEVER };
+void snap_errinj_load_help(enum snap_help mode);
+uint32_t snap_load_ahead(void);
+
 /** Snapshots in dir, newest first: their LSNs (at most cap). */
 size_t snap_list(const char *dir, uint64_t *lsns, size_t cap);
 
