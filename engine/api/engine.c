@@ -467,7 +467,7 @@ static size_t candidates(const reconnu *e, const struct store_rec *r,
 
 /* Adds r (or removes it) everywhere derived from the records: the
  * blocking index under keys, its rec_keys, and the term frequencies. A
- * snapshot load calls it too (idx_run). */
+ * snapshot load does the same in idx_run. */
 static void index_keys(reconnu *e, const struct store_rec *r,
 		       const uint64_t *keys, size_t nk, int add)
 {
@@ -1418,8 +1418,12 @@ static int idx_run(reconnu *e, struct idx_batch *b)
 			for (uint32_t k = b->first[i + 2]; k < b->first[i + 3];
 			     k++)
 				block_index_prefetch(e->index, b->keys[k]);
-		index_keys(e, b->r[i], b->keys + b->first[i],
-			   b->first[i + 1] - b->first[i], 1);
+		/* as index_keys, with the bulk add: ids come mostly in
+		 * ascending order */
+		(void)score_tf_update(e->tf, b->r[i], 1);
+		(void)block_index_add_bulk(e->index, b->keys + b->first[i],
+					   b->first[i + 1] - b->first[i],
+					   b->r[i]->id);
 	}
 	return 0;
 }
