@@ -1358,7 +1358,12 @@ int reconnu_snapshot(reconnu *e, reconnu_snapshot_info *info)
  * core a third idle). Records are immutable, and a batch changes hands
  * under a mutex.
  */
-enum { IDX_BATCH = 256, IDX_KEYS = IDX_BATCH * MAX_KEYS, IDX_PREFETCH = 8 };
+enum {
+	IDX_BATCH = 256,
+	IDX_KEYS = IDX_BATCH * MAX_KEYS,
+	IDX_PREFETCH = 8,
+	IDX_QUEUE = 16, /**< batches handed over at most, not indexed yet */
+};
 
 /* Records of the snapshot and, once built, the records with their
  * blocking keys. */
@@ -1433,7 +1438,8 @@ struct indexer {
 	pthread_t thread;
 	int running; /**< the thread exists (else everything runs here) */
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	pthread_cond_t cv;   /**< to the indexer: work, or done */
+	pthread_cond_t room; /**< to the loader: the queue is shorter */
 	struct idx_batch *head, *tail; /**< handed over, not indexed yet */
 	uint32_t queued;	       /**< batches in head..tail */
 	struct idx_batch *spare;       /**< indexed, for reuse */
@@ -1466,6 +1472,7 @@ static void *indexer_main(void *arg)
 		if (!x->head)
 			x->tail = NULL;
 		x->queued--;
+		pthread_cond_signal(&x->room);
 		int failed = x->failed, rc = 0;
 		pthread_mutex_unlock(&x->mu);
 		if (!failed)
@@ -1489,6 +1496,7 @@ static void indexer_start(struct indexer *x, reconnu *e)
 	x->e = e;
 	pthread_mutex_init(&x->mu, NULL);
 	pthread_cond_init(&x->cv, NULL);
+	pthread_cond_init(&x->room, NULL);
 	x->running = pthread_create(&x->thread, NULL, indexer_main, x) == 0;
 }
 
@@ -1528,6 +1536,8 @@ static void indexer_hand_over(struct indexer *x)
 	if (behind >= snap_load_ahead())
 		idx_build(b);
 	pthread_mutex_lock(&x->mu);
+	while (x->queued >= IDX_QUEUE && !x->failed) /* bounded memory */
+		pthread_cond_wait(&x->room, &x->mu);
 	if (x->tail)
 		x->tail->next = b;
 	else
@@ -1584,6 +1594,7 @@ static int indexer_finish(struct indexer *x)
 		free(b);
 	}
 	pthread_cond_destroy(&x->cv);
+	pthread_cond_destroy(&x->room);
 	pthread_mutex_destroy(&x->mu);
 	return x->failed;
 }
