@@ -1366,7 +1366,8 @@ enum {
 };
 
 /* Records of the snapshot and, once built, the records with their
- * blocking keys. */
+ * blocking keys and key map hashes (hashing is a fair share of the work:
+ * done by whichever thread builds). */
 struct idx_batch {
 	struct idx_batch *next;
 	uint32_t n;
@@ -1375,6 +1376,7 @@ struct idx_batch {
 	struct image_rec in[IDX_BATCH]; /**< borrowed from the mapped file */
 	struct store_rec *r[IDX_BATCH]; /**< owned until stored */
 	uint32_t first[IDX_BATCH + 1];	/**< keys of r[i]: first[i]..[i+1] */
+	uint64_t hash[IDX_BATCH];	/**< store_key_hash of r[i] */
 	uint64_t keys[IDX_KEYS];
 };
 
@@ -1391,6 +1393,7 @@ static void idx_build(struct idx_batch *b)
 			b->err = rc;
 			break;
 		}
+		b->hash[i] = store_key_hash(b->r[i]);
 		nk += (uint32_t)rec_keys(b->r[i], b->keys + nk);
 		b->first[i + 1] = nk;
 	}
@@ -1408,12 +1411,13 @@ static int idx_run(reconnu *e, struct idx_batch *b)
 	if (b->err)
 		return b->err;
 	for (uint32_t i = 0; i < b->n && i < IDX_PREFETCH; i++)
-		store_restore_prefetch(e->store, b->r[i]);
+		store_restore_prefetch(e->store, b->hash[i]);
 	for (uint32_t i = 0; i < b->n; i++) {
 		if (i + IDX_PREFETCH < b->n)
 			store_restore_prefetch(e->store,
-					       b->r[i + IDX_PREFETCH]);
-		int rc = image_store_record(e->store, &b->in[i], b->r[i]);
+					       b->hash[i + IDX_PREFETCH]);
+		int rc = image_store_record(e->store, &b->in[i], b->r[i],
+					    b->hash[i]);
 		if (rc) { /* this record and the rest were never stored */
 			for (uint32_t j = i; j < b->n; j++)
 				store_rec_delete(b->r[j]);

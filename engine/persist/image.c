@@ -343,9 +343,10 @@ int image_build_record(const struct image_rec *ir, struct store_rec **rec)
 }
 
 int image_store_record(struct store *st, const struct image_rec *ir,
-		       struct store_rec *rec)
+		       struct store_rec *rec, uint64_t hash)
 {
-	int rc = store_restore(st, rec, ir->id, ir->created, ir->seq);
+	int rc =
+	    store_restore_hashed(st, rec, ir->id, ir->created, ir->seq, hash);
 	return rc == RECONNU_ENOMEM ? -ENOMEM : rc ? -EBADMSG : 0;
 }
 
@@ -357,7 +358,7 @@ int image_load_record(struct image_loader *l, const void *p, uint32_t n,
 	int rc = image_load_edges(l, p, n, &ir);
 	if (!rc)
 		rc = image_build_record(&ir, &r);
-	if (!rc && (rc = image_store_record(l->st, &ir, r)))
+	if (!rc && (rc = image_store_record(l->st, &ir, r, store_key_hash(r))))
 		store_rec_delete(r);
 	if (!rc && rec)
 		*rec = r;

@@ -119,10 +119,11 @@ int image_load_edges(struct image_loader *l, const void *p, uint32_t n,
  *  the caller until image_store_record takes it.
  *  @retval 0, -EBADMSG, -ENOMEM. */
 int image_build_record(const struct image_rec *ir, struct store_rec **rec);
-/** Stores rec (built from ir) in st at its id; on success st owns it.
+/** Stores rec (built from ir, its store_key_hash is hash) in st at its
+ *  id; on success st owns it.
  *  @retval 0, -EBADMSG clashing (caller still owns rec), -ENOMEM. */
 int image_store_record(struct store *st, const struct image_rec *ir,
-		       struct store_rec *rec);
+		       struct store_rec *rec, uint64_t hash);
 /** Puts an entity item back. @retval 0, -EBADMSG, -ENOMEM. */
 int image_load_entity(struct image_loader *l, const void *p, uint32_t n);
 /** After the last item: records, entities and edges hold together (every
