@@ -1351,12 +1351,12 @@ int reconnu_snapshot(reconnu *e, reconnu_snapshot_info *info)
  * an indexer thread, which builds each record (store_rec_from_image),
  * stores it and puts it into the blocking index and the term frequencies
  * (the store, the index and the frequencies are the indexer's alone until
- * it has finished). Building records and hashing their blocking keys can
- * be done by either thread: when the indexer is behind (snap_load_ahead), this
- * thread does it for the next batch before handing it over, so that the two
- * cores share the work whatever its mix (a pipeline with a fixed split left one
- * core a third idle). Records are immutable, and a batch changes hands
- * under a mutex.
+ * it has finished). Building records and hashing their keys can be done
+ * by either thread: when the indexer is behind (snap_load_ahead), this
+ * thread does it for the next batch before handing it over, so that the
+ * two cores share the work whatever its mix (a pipeline with a fixed
+ * split left one core a third idle); past IDX_QUEUE batches it waits.
+ * Records are immutable, and a batch changes hands under a mutex.
  */
 enum {
 	IDX_BATCH = 256,
@@ -1371,7 +1371,7 @@ enum {
 struct idx_batch {
 	struct idx_batch *next;
 	uint32_t n;
-	int built; /**< r[], first[] and keys[] are filled */
+	int built; /**< r[], first[], hash[] and keys[] are filled */
 	int err;   /**< building failed: r[] holds nothing to store */
 	struct image_rec in[IDX_BATCH]; /**< borrowed from the mapped file */
 	struct store_rec *r[IDX_BATCH]; /**< owned until stored */
