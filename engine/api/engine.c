@@ -535,7 +535,7 @@ static size_t candidates(const reconnu *e, const struct store_rec *r,
 
 /* Adds r (or removes it) everywhere derived from the records: the
  * blocking index under keys, its rec_keys, and the term frequencies. A
- * snapshot load calls it too (snap_index_run). */
+ * snapshot load does the same in idx_run. */
 static void index_keys(reconnu *e, const struct store_rec *r,
 		       const uint64_t *keys, size_t nk, int add)
 {
@@ -1560,49 +1560,113 @@ int reconnu_snapshot(reconnu *e, reconnu_snapshot_info *info)
 }
 
 /*
- * Loading a version 2 snapshot takes two threads: this one puts records
- * and entities back into the store and the graph, an indexer thread puts
- * each record into the blocking index and the term frequencies (which
- * this thread does not touch) as batches of records arrive. Records are
- * immutable, and a batch changes hands under a mutex.
+ * Loading a version 2 snapshot takes two threads. This one walks the
+ * items: entities and edge lists go back into the graph at once, records
+ * are gathered in batches (pointers into the mapped file) and handed to
+ * an indexer thread, which builds each record (store_rec_from_image),
+ * stores it and puts it into the blocking index and the term frequencies
+ * (the store, the index and the frequencies are the indexer's alone until
+ * it has finished). Building records and hashing their keys can be done
+ * by either thread: when the indexer is behind (snap_load_ahead), this
+ * thread does it for the next batch before handing it over, so that the
+ * two cores share the work whatever its mix (a pipeline with a fixed
+ * split left one core a third idle); past IDX_QUEUE batches it waits.
+ * Records are immutable, and a batch changes hands under a mutex.
  */
-enum { IDX_BATCH = 1024, IDX_KEYS = 32 * IDX_BATCH };
+enum {
+	IDX_BATCH = 256,
+	IDX_KEYS = IDX_BATCH * MAX_KEYS,
+	IDX_PREFETCH = 8,
+	IDX_QUEUE = 16, /**< batches handed over at most, not indexed yet */
+};
 
-/* Records with their blocking keys (computed by the loader: hashing keys
- * is a fair share of the work, and it balances the two threads). */
+/* Records of the snapshot and, once built, the records with their
+ * blocking keys and key map hashes (hashing is a fair share of the work:
+ * done by whichever thread builds). */
 struct idx_batch {
 	struct idx_batch *next;
-	uint32_t n, n_keys;
-	const struct store_rec *r[IDX_BATCH];
-	uint32_t first[IDX_BATCH + 1]; /**< keys of r[i]: first[i]..[i+1] */
+	uint32_t n;
+	int built; /**< r[], first[], hash[] and keys[] are filled */
+	int err;   /**< building failed: r[] holds nothing to store */
+	struct image_rec in[IDX_BATCH]; /**< borrowed from the mapped file */
+	struct store_rec *r[IDX_BATCH]; /**< owned until stored */
+	uint32_t first[IDX_BATCH + 1];	/**< keys of r[i]: first[i]..[i+1] */
+	uint64_t hash[IDX_BATCH];	/**< store_key_hash of r[i] */
 	uint64_t keys[IDX_KEYS];
 };
 
-/* Indexes a batch; the slots of record i + 2 are fetched while record i
- * is added, so that the cache misses of the huge table overlap. */
-static void snap_index_run(reconnu *e, const struct idx_batch *b)
+/* Builds the records of b and their keys (either thread). */
+static void idx_build(struct idx_batch *b)
 {
+	uint32_t nk = 0;
+	b->first[0] = 0;
 	for (uint32_t i = 0; i < b->n; i++) {
+		int rc = image_build_record(&b->in[i], &b->r[i]);
+		if (rc) {
+			while (i--)
+				store_rec_delete(b->r[i]);
+			b->err = rc;
+			break;
+		}
+		b->hash[i] = store_key_hash(b->r[i]);
+		nk += (uint32_t)rec_keys(b->r[i], b->keys + nk);
+		b->first[i + 1] = nk;
+	}
+	b->built = 1;
+}
+
+/* Stores and indexes a batch (the indexer's); the key map slot of record
+ * i + IDX_PREFETCH and the index slots of record i + 2 are fetched while
+ * record i is added, so that the cache misses of the huge tables
+ * overlap. @retval 0, -EBADMSG or -ENOMEM. */
+static int idx_run(reconnu *e, struct idx_batch *b)
+{
+	if (!b->built)
+		idx_build(b);
+	if (b->err)
+		return b->err;
+	for (uint32_t i = 0; i < b->n && i < IDX_PREFETCH; i++)
+		store_restore_prefetch(e->store, b->hash[i]);
+	for (uint32_t i = 0; i < b->n; i++) {
+		if (i + IDX_PREFETCH < b->n)
+			store_restore_prefetch(e->store,
+					       b->hash[i + IDX_PREFETCH]);
+		int rc = image_store_record(e->store, &b->in[i], b->r[i],
+					    b->hash[i]);
+		if (rc) { /* this record and the rest were never stored */
+			for (uint32_t j = i; j < b->n; j++)
+				store_rec_delete(b->r[j]);
+			return rc;
+		}
 		if (i + 2 < b->n)
 			for (uint32_t k = b->first[i + 2]; k < b->first[i + 3];
 			     k++)
 				block_index_prefetch(e->index, b->keys[k]);
-		index_keys(e, b->r[i], b->keys + b->first[i],
-			   b->first[i + 1] - b->first[i], 1);
+		/* as index_keys, with the bulk add: ids come mostly in
+		 * ascending order */
+		(void)score_tf_update(e->tf, b->r[i], 1);
+		(void)block_index_add_bulk(e->index, b->keys + b->first[i],
+					   b->first[i + 1] - b->first[i],
+					   b->r[i]->id);
 	}
+	return 0;
 }
 
 struct indexer {
 	reconnu *e;
 	pthread_t thread;
-	int running; /**< the thread exists (else index here) */
+	int running; /**< the thread exists (else everything runs here) */
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	pthread_cond_t cv;   /**< to the indexer: work, or done */
+	pthread_cond_t room; /**< to the loader: the queue is shorter */
 	struct idx_batch *head, *tail; /**< handed over, not indexed yet */
+	uint32_t queued;	       /**< batches in head..tail */
+	struct idx_batch *spare;       /**< indexed, for reuse */
 	struct idx_batch *fill;	       /**< being filled by the loader */
 	uint64_t reserve;	       /**< keys to make room for first */
 	int done;		       /**< no more batches */
-	int failed;		       /**< a batch could not be allocated */
+	int failed; /**< first error: -ENOMEM or -EBADMSG (a record was not
+		       stored or not indexed) */
 };
 
 static void *indexer_main(void *arg)
@@ -1626,10 +1690,20 @@ static void *indexer_main(void *arg)
 		x->head = b->next;
 		if (!x->head)
 			x->tail = NULL;
+		x->queued--;
+		pthread_cond_signal(&x->room);
+		int failed = x->failed, rc = 0;
 		pthread_mutex_unlock(&x->mu);
-		snap_index_run(x->e, b);
-		free(b);
+		if (!failed)
+			rc = idx_run(x->e, b);
+		else if (b->built && !b->err) /* built here, never stored */
+			for (uint32_t i = 0; i < b->n; i++)
+				store_rec_delete(b->r[i]);
 		pthread_mutex_lock(&x->mu);
+		if (rc && !x->failed)
+			x->failed = rc;
+		b->next = x->spare;
+		x->spare = b;
 	}
 	pthread_mutex_unlock(&x->mu);
 	return NULL;
@@ -1641,6 +1715,7 @@ static void indexer_start(struct indexer *x, reconnu *e)
 	x->e = e;
 	pthread_mutex_init(&x->mu, NULL);
 	pthread_cond_init(&x->cv, NULL);
+	pthread_cond_init(&x->room, NULL);
 	x->running = pthread_create(&x->thread, NULL, indexer_main, x) == 0;
 }
 
@@ -1658,53 +1733,73 @@ static void indexer_reserve(struct indexer *x, uint64_t keys)
 	pthread_mutex_unlock(&x->mu);
 }
 
+/* Hands the batch being filled to the indexer; builds it here first when
+ * the indexer is behind. */
 static void indexer_hand_over(struct indexer *x)
 {
 	struct idx_batch *b = x->fill;
 	x->fill = NULL;
-	if (!b || !b->n) {
-		free(b);
+	if (!b)
+		return;
+	if (!x->running) {
+		int rc = idx_run(x->e, b);
+		if (rc && !x->failed)
+			x->failed = rc;
+		b->next = x->spare;
+		x->spare = b;
 		return;
 	}
 	pthread_mutex_lock(&x->mu);
+	uint32_t behind = x->queued;
+	pthread_mutex_unlock(&x->mu);
+	if (behind >= snap_load_ahead())
+		idx_build(b);
+	pthread_mutex_lock(&x->mu);
+	while (x->queued >= IDX_QUEUE && !x->failed) /* bounded memory */
+		pthread_cond_wait(&x->room, &x->mu);
 	if (x->tail)
 		x->tail->next = b;
 	else
 		x->head = b;
 	x->tail = b;
+	x->queued++;
 	pthread_cond_signal(&x->cv);
 	pthread_mutex_unlock(&x->mu);
 }
 
-static void indexer_add(struct indexer *x, const struct store_rec *r)
+/* Queues a record of the snapshot (its image stays borrowed until
+ * indexer_finish). */
+static void indexer_add(struct indexer *x, const struct image_rec *ir)
 {
-	if (!x->running) {
-		index_rec(x->e, r, 1);
-		return;
-	}
 	if (!x->fill) {
-		if (!(x->fill = malloc(sizeof(*x->fill)))) {
-			x->failed = 1;
+		pthread_mutex_lock(&x->mu);
+		x->fill = x->spare;
+		if (x->fill)
+			x->spare = x->fill->next;
+		pthread_mutex_unlock(&x->mu);
+		if (!x->fill && !(x->fill = malloc(sizeof(*x->fill)))) {
+			pthread_mutex_lock(&x->mu);
+			if (!x->failed)
+				x->failed = -ENOMEM;
+			pthread_mutex_unlock(&x->mu);
 			return;
 		}
 		x->fill->next = NULL;
-		x->fill->n = x->fill->n_keys = 0;
-		x->fill->first[0] = 0;
+		x->fill->n = 0;
+		x->fill->built = x->fill->err = 0;
 	}
 	struct idx_batch *b = x->fill;
-	b->r[b->n] = r;
-	b->n_keys += (uint32_t)rec_keys(r, b->keys + b->n_keys);
-	b->first[++b->n] = b->n_keys;
-	if (b->n == IDX_BATCH || IDX_KEYS - b->n_keys < MAX_KEYS)
+	b->in[b->n++] = *ir;
+	if (b->n == IDX_BATCH)
 		indexer_hand_over(x);
 }
 
-/* Waits for every record handed over to be indexed.
- * @retval 0 or -ENOMEM (a record was not indexed). */
+/* Waits for every record handed over to be stored and indexed.
+ * @retval 0, -ENOMEM or -EBADMSG (a record was not stored or indexed). */
 static int indexer_finish(struct indexer *x)
 {
+	indexer_hand_over(x);
 	if (x->running) {
-		indexer_hand_over(x);
 		pthread_mutex_lock(&x->mu);
 		x->done = 1;
 		pthread_cond_signal(&x->cv);
@@ -1712,16 +1807,15 @@ static int indexer_finish(struct indexer *x)
 		pthread_join(x->thread, NULL);
 		x->running = 0;
 	}
-	free(x->fill);
-	x->fill = NULL;
-	while (x->head) { /* only when the thread could not be joined */
-		struct idx_batch *b = x->head;
-		x->head = b->next;
+	while (x->spare) {
+		struct idx_batch *b = x->spare;
+		x->spare = b->next;
 		free(b);
 	}
 	pthread_cond_destroy(&x->cv);
+	pthread_cond_destroy(&x->room);
 	pthread_mutex_destroy(&x->mu);
-	return x->failed ? -ENOMEM : 0;
+	return x->failed;
 }
 
 /* Loading: items are trusted for framing (the file's checksum was
@@ -1734,6 +1828,7 @@ struct snap_load {
 	struct snap_meta meta;
 	int have_meta;
 	int applied;	  /**< the engine changed: no going back */
+	int finished;	  /**< the indexer has finished */
 	uint64_t records; /**< records loaded */
 };
 
@@ -1852,17 +1947,26 @@ static int snap_load_item(void *ctx, uint8_t kind, const void *pv, uint32_t n)
 	case SNAP_ENTITY:
 		return c->have_meta ? image_load_entity(&c->l, p, n) : -EBADMSG;
 	case SNAP_IMAGE_RECORD: {
-		const struct store_rec *r;
-		int rc = c->have_meta ? image_load_record(&c->l, p, n, &r)
+		struct image_rec ir;
+		int rc = c->have_meta ? image_load_edges(&c->l, p, n, &ir)
 				      : -EBADMSG;
 		if (!rc) {
-			indexer_add(&c->idx, r);
+			indexer_add(&c->idx, &ir);
 			c->records++;
 		}
 		return rc;
 	}
 	}
 	return 0; /* unknown kinds are skipped: room for later items */
+}
+
+/* After the last item, while the items are still mapped: the indexer
+ * finishes the records handed to it. */
+static int snap_load_finish(void *ctx)
+{
+	struct snap_load *c = ctx;
+	c->finished = 1;
+	return indexer_finish(&c->idx);
 }
 
 /* After the last item of a version 2 snapshot: check that it holds
@@ -1890,13 +1994,12 @@ static int snap_load_newest(reconnu *e, const char *sdir, uint64_t *lsn,
 		struct snap_load c = {.e = e,
 				      .l = {.st = e->store, .g = e->graph}};
 		indexer_start(&c.idx, e);
-		int rc =
-		    snap_read(sdir, lsns[i], &c.version, snap_load_item, &c);
-		int irc = indexer_finish(&c.idx);
+		int rc = snap_read(sdir, lsns[i], &c.version, snap_load_item,
+				   snap_load_finish, &c);
+		if (!c.finished) /* nothing was handed out */
+			indexer_finish(&c.idx);
 		if (!rc && c.version >= 2)
 			rc = snap_load_end(&c);
-		if (!rc)
-			rc = irc;
 		free(c.l.edges);
 		if (rc == -ENOTSUP)
 			return set_error(RECONNU_EIO,

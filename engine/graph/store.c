@@ -1106,8 +1106,20 @@ void store_set_next_seq(struct store *st, uint64_t seq)
 	st->next_seq = seq;
 }
 
+uint64_t store_key_hash(const struct store_rec *rec)
+{
+	return key_hash(rec->raw.source, rec->raw.source_id);
+}
+
 int store_restore(struct store *st, struct store_rec *rec, uint32_t id,
 		  uint64_t created, uint64_t seq)
+{
+	return store_restore_hashed(st, rec, id, created, seq,
+				    store_key_hash(rec));
+}
+
+int store_restore_hashed(struct store *st, struct store_rec *rec, uint32_t id,
+			 uint64_t created, uint64_t seq, uint64_t h)
 {
 	while (st->cap_ids <= id) {
 		uint32_t ncap = st->cap_ids ? st->cap_ids * 2 : 1024;
@@ -1121,7 +1133,6 @@ int store_restore(struct store *st, struct store_rec *rec, uint32_t id,
 		return RECONNU_ENOMEM;
 	while (st->n_ids <= id)
 		st->recs[st->n_ids++] = NULL;
-	uint64_t h = key_hash(rec->raw.source, rec->raw.source_id);
 	size_t i = find_slot(st, h, rec->raw.source, rec->raw.source_id);
 	if (st->recs[id] || st->slots[i].hash)
 		return RECONNU_EINVAL;
@@ -1135,6 +1146,11 @@ int store_restore(struct store *st, struct store_rec *rec, uint32_t id,
 	st->live++;
 	st->bytes += rec->bytes;
 	return 0;
+}
+
+void store_restore_prefetch(const struct store *st, uint64_t hash)
+{
+	__builtin_prefetch(&st->slots[hash & st->mask], 1);
 }
 
 int store_restore_reserve(struct store *st, uint32_t id_limit, uint64_t n)

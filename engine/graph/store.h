@@ -122,6 +122,17 @@ uint64_t store_next_seq(const struct store *st);
 void store_set_next_seq(struct store *st, uint64_t seq);
 int store_restore(struct store *st, struct store_rec *rec, uint32_t id,
 		  uint64_t created, uint64_t seq);
+/** Hash of rec's key in the key map: a pure function of the record, so
+ *  any thread may compute it ahead of store_restore_hashed. */
+uint64_t store_key_hash(const struct store_rec *rec);
+/** store_restore with rec's store_key_hash already computed. */
+int store_restore_hashed(struct store *st, struct store_rec *rec, uint32_t id,
+			 uint64_t created, uint64_t seq, uint64_t hash);
+/** Hints that a record of this key hash is about to be restored: starts
+ *  loading its slot of the key map into the cache (restoring many, hint
+ *  a few records ahead so that the cache misses overlap). No effect on
+ *  the store. */
+void store_restore_prefetch(const struct store *st, uint64_t hash);
 /** After restoring: ids keep going from id_limit (the highest ids may
  *  belong to deleted records). @retval 0 or RECONNU_ENOMEM. */
 int store_restore_end(struct store *st, uint32_t id_limit);

@@ -281,6 +281,26 @@ int block_index_add(struct block_index *idx, uint64_t key, uint32_t rec)
 	return 0;
 }
 
+int block_index_add_bulk(struct block_index *idx, const uint64_t *keys,
+			 size_t n, uint32_t rec)
+{
+	int rc = 0;
+	for (size_t k = 0; k < n; k++) {
+		struct block_slot *s = block__find(idx, keys[k]);
+		if (s->n == 0 || block__ids(s)[s->n - 1] >= rec) {
+			rc |= block_index_add(idx, keys[k], rec);
+			continue;
+		}
+		if (block__append(idx, s, rec) != 0) {
+			rc = -1;
+			continue;
+		}
+		idx->postings++;
+		idx->oversized += s->n == (uint64_t)idx->cap + 1;
+	}
+	return rc;
+}
+
 void block_index_prefetch(const struct block_index *idx, uint64_t key)
 {
 	__builtin_prefetch(&idx->slots[block__home(key, idx->bits)], 1);

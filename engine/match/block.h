@@ -44,6 +44,13 @@ uint64_t block_key(char kind, const char *s, size_t len);
  *  record) moves the tail of the list.
  *  @retval 0 ok, -1 ENOMEM (index unchanged). */
 int block_index_add(struct block_index *idx, uint64_t key, uint32_t rec);
+/** Bulk load: adds rec under each of keys[0..n), as block_index_add
+ *  would, for records that come mostly in ascending id order (a snapshot
+ *  load): a list whose last id is below rec takes it at its end without
+ *  a search (a long list's search was a cache miss per step).
+ *  @retval 0 ok, -1 ENOMEM (rec is under some of the keys only). */
+int block_index_add_bulk(struct block_index *idx, const uint64_t *keys,
+			 size_t n, uint32_t rec);
 /** Hints that key is about to be added or probed: starts loading its
  *  slot into the cache (adding many keys, prefetch them all first so the
  *  cache misses overlap). No effect on the index. */

@@ -296,14 +296,13 @@ void image_view_free(struct image_view *v)
 
 /* ---- loading -------------------------------------------------------- */
 
-int image_load_record(struct image_loader *l, const void *pv, uint32_t n,
-		      const struct store_rec **rec)
+int image_load_edges(struct image_loader *l, const void *pv, uint32_t n,
+		     struct image_rec *out)
 {
 	const uint8_t *p = pv;
 	if (n < REC_HEAD)
 		return -EBADMSG;
 	uint32_t id = rd32(p), ne = rd32(p + 20);
-	uint64_t created = rd64(p + 4), seq = rd64(p + 12);
 	if (id == STORE_NONE || ne > (n - REC_HEAD) / EDGE)
 		return -EBADMSG;
 	if (ne > l->cap) {
@@ -325,22 +324,45 @@ int image_load_record(struct image_loader *l, const void *pv, uint32_t n,
 		if (q[8] != GRAPH_LINK && q[8] != GRAPH_POSSIBLE)
 			return -EBADMSG;
 	}
-	struct store_rec *r;
-	int rc = store_rec_from_image(q, n - (size_t)(q - p), &r);
+	int rc = graph_restore_edges(l->g, id, l->edges, ne);
 	if (rc)
-		return rc == RECONNU_ENOMEM ? -ENOMEM : -EBADMSG;
-	rc = store_restore(l->st, r, id, created, seq);
-	if (rc) {
-		store_rec_delete(r);
-		return rc == RECONNU_ENOMEM ? -ENOMEM : -EBADMSG;
-	}
-	rc = graph_restore_edges(l->g, id, l->edges, ne);
-	if (rc)
-		return rc == -1 ? -ENOMEM : -EBADMSG; /* r belongs to st */
+		return rc == -1 ? -ENOMEM : -EBADMSG;
+	*out = (struct image_rec){.img = q,
+				  .n = n - (uint32_t)(q - p),
+				  .id = id,
+				  .created = rd64(p + 4),
+				  .seq = rd64(p + 12)};
 	l->records++;
-	if (rec)
-		*rec = r;
 	return 0;
+}
+
+int image_build_record(const struct image_rec *ir, struct store_rec **rec)
+{
+	int rc = store_rec_from_image(ir->img, ir->n, rec);
+	return rc == RECONNU_ENOMEM ? -ENOMEM : rc ? -EBADMSG : 0;
+}
+
+int image_store_record(struct store *st, const struct image_rec *ir,
+		       struct store_rec *rec, uint64_t hash)
+{
+	int rc =
+	    store_restore_hashed(st, rec, ir->id, ir->created, ir->seq, hash);
+	return rc == RECONNU_ENOMEM ? -ENOMEM : rc ? -EBADMSG : 0;
+}
+
+int image_load_record(struct image_loader *l, const void *p, uint32_t n,
+		      const struct store_rec **rec)
+{
+	struct image_rec ir;
+	struct store_rec *r;
+	int rc = image_load_edges(l, p, n, &ir);
+	if (!rc)
+		rc = image_build_record(&ir, &r);
+	if (!rc && (rc = image_store_record(l->st, &ir, r, store_key_hash(r))))
+		store_rec_delete(r);
+	if (!rc && rec)
+		*rec = r;
+	return rc;
 }
 
 int image_load_entity(struct image_loader *l, const void *pv, uint32_t n)

@@ -101,6 +101,29 @@ struct image_loader {
  *  @retval 0, -EBADMSG malformed or clashing, -ENOMEM. */
 int image_load_record(struct image_loader *l, const void *p, uint32_t n,
 		      const struct store_rec **rec);
+/** A record item split in two, so that the record can be built and
+ *  stored later or on another thread: the edges go back at once, the
+ *  record's image is pointed at (borrowed from the item). */
+struct image_rec {
+	const uint8_t *img; /**< the record's image, inside the item */
+	uint32_t n;	    /**< its bytes */
+	uint32_t id;
+	uint64_t created, seq;
+};
+/** Puts a record item's edge list back in g and fills *out; the record
+ *  itself is for image_store_record. Counts the record.
+ *  @retval 0, -EBADMSG malformed or clashing, -ENOMEM. */
+int image_load_edges(struct image_loader *l, const void *p, uint32_t n,
+		     struct image_rec *out);
+/** Builds the record of ir (store_rec_from_image) into *rec: owned by
+ *  the caller until image_store_record takes it.
+ *  @retval 0, -EBADMSG, -ENOMEM. */
+int image_build_record(const struct image_rec *ir, struct store_rec **rec);
+/** Stores rec (built from ir, its store_key_hash is hash) in st at its
+ *  id; on success st owns it.
+ *  @retval 0, -EBADMSG clashing (caller still owns rec), -ENOMEM. */
+int image_store_record(struct store *st, const struct image_rec *ir,
+		       struct store_rec *rec, uint64_t hash);
 /** Puts an entity item back. @retval 0, -EBADMSG, -ENOMEM. */
 int image_load_entity(struct image_loader *l, const void *p, uint32_t n);
 /** After the last item: records, entities and edges hold together (every

@@ -15,7 +15,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-enum { HDR = 32, FTR = 24, ITEM = 8, BUF = 1 << 20 };
+enum { HDR = 32, FTR = 24, ITEM = 8, BUF = 1 << 20, CHUNK = 256 << 10 };
 static const char MAGIC[8] = "RCNUSNAP";
 static const char END[8] = "RCNUEND";
 
@@ -55,6 +55,20 @@ void snap_between_slices(void)
 {
 	if (slice_between)
 		slice_between(slice_ctx);
+}
+
+static enum snap_help load_help;
+
+void snap_errinj_load_help(enum snap_help mode)
+{
+	load_help = mode;
+}
+
+uint32_t snap_load_ahead(void)
+{
+	return load_help == SNAP_HELP_ALWAYS  ? 0
+	       : load_help == SNAP_HELP_NEVER ? UINT32_MAX
+					      : 2;
 }
 
 static int write_all(int fd, const void *p, size_t n)
@@ -263,7 +277,7 @@ size_t snap_list(const char *dir, uint64_t *lsns, size_t cap)
 }
 
 int snap_read(const char *dir, uint64_t lsn, uint32_t *version, snap_item_fn fn,
-	      void *ctx)
+	      int (*end)(void *ctx), void *ctx)
 {
 	*version = 0;
 	char path[4096];
@@ -277,40 +291,51 @@ int snap_read(const char *dir, uint64_t lsn, uint32_t *version, snap_item_fn fn,
 		return -EBADMSG;
 	}
 	size_t size = (size_t)st.st_size;
-	const unsigned char *m = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+	/* populated: one call maps the whole file, not a fault per page */
+	const unsigned char *m =
+	    mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
 	close(fd);
 	if (m == MAP_FAILED)
 		return -errno;
-	madvise((void *)m, size, MADV_SEQUENTIAL);
 	const unsigned char *f = m + size - FTR;
 	int rc = -EBADMSG;
-	if (memcmp(m, MAGIC, 8) || rd64(m + 16) != lsn || memcmp(f, END, 8) ||
-	    XXH3_64bits(m, size - FTR) != rd64(f + 16))
+	if (memcmp(m, MAGIC, 8) || rd64(m + 16) != lsn || memcmp(f, END, 8))
+		goto out;
+	/* one pass, a cache-sized chunk at a time: the checksum, and the item
+	 * framing of what was just hashed; then the items are handed out */
+	XXH3_state_t hs;
+	XXH3_64bits_reset(&hs);
+	uint64_t items = 0;
+	size_t off = HDR, body = size - FTR;
+	int framed = 1;
+	for (size_t pos = 0; pos < body; pos += CHUNK) {
+		size_t len = body - pos < CHUNK ? body - pos : CHUNK;
+		XXH3_64bits_update(&hs, m + pos, len);
+		for (; framed && off < pos + len && off < body; items++) {
+			uint32_t n = body - off < ITEM ? 0 : rd32(m + off + 4);
+			if (body - off < ITEM || n > body - off - ITEM)
+				framed = 0;
+			off += ITEM + n;
+		}
+	}
+	if (XXH3_64bits_digest(&hs) != rd64(f + 16))
 		goto out;
 	*version = rd32(m + 8);
 	if (*version < SNAP_VERSION_OLDEST || *version > SNAP_VERSION) {
 		rc = -ENOTSUP; /* whole, but not a format this build reads */
 		goto out;
 	}
-	/* walk once to check the item framing, then hand items out */
-	uint64_t items = 0;
-	size_t off = HDR;
-	while (off < size - FTR) {
-		if (size - FTR - off < ITEM)
-			goto out;
-		uint32_t n = rd32(m + off + 4);
-		if (n > size - FTR - off - ITEM)
-			goto out;
-		off += ITEM + n;
-		items++;
-	}
-	if (items != rd64(f + 8))
+	if (!framed || items != rd64(f + 8))
 		goto out;
 	rc = 0;
 	for (off = HDR; off < size - FTR && !rc;) {
 		uint32_t n = rd32(m + off + 4);
 		rc = fn(ctx, m[off], m + off + ITEM, n);
 		off += ITEM + n;
+	}
+	if (end) {
+		int erc = end(ctx);
+		rc = rc ? rc : erc;
 	}
 out:
 	munmap((void *)m, size);

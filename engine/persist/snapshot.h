@@ -58,18 +58,30 @@ void snap_errinj_slices(uint32_t records, void (*between)(void *ctx),
 uint32_t snap_slice_records(void);
 void snap_between_slices(void);
 
+/** How a snapshot load shares building records between the loading
+ *  thread and its indexer thread: the loader builds a batch itself when
+ *  the indexer is at least snap_load_ahead() batches behind (default 2).
+ *  Test hook: SNAP_HELP_ALWAYS / SNAP_HELP_NEVER fix the split, so that
+ *  both paths can be checked; SNAP_HELP_AUTO restores the default. */
+enum snap_help { SNAP_HELP_AUTO, SNAP_HELP_ALWAYS, SNAP_HELP_NEVER };
+void snap_errinj_load_help(enum snap_help mode);
+uint32_t snap_load_ahead(void);
+
 /** Snapshots in dir, newest first: their LSNs (at most cap). */
 size_t snap_list(const char *dir, uint64_t *lsns, size_t cap);
 
 typedef int (*snap_item_fn)(void *ctx, uint8_t kind, const void *p,
 			    uint32_t n);
 /** Verifies dir/snap-<lsn>.snap whole, sets *version, then calls fn for
- *  every item.
+ *  every item, then end (if not NULL) once, even when fn failed.
+ *  Item bytes are borrowed: valid until end returns (so work handed to
+ *  another thread can still read them; end waits for it).
  *  @retval 0, -EBADMSG damaged (nothing was handed out), -ENOTSUP whole
  *  but of a format version this build does not read (*version says
- *  which; nothing was handed out), -errno, or fn's non-zero return. */
+ *  which; nothing was handed out), -errno, fn's non-zero return, or
+ *  end's. */
 int snap_read(const char *dir, uint64_t lsn, uint32_t *version, snap_item_fn fn,
-	      void *ctx);
+	      int (*end)(void *ctx), void *ctx);
 
 /** Keeps the newest keep snapshots, removes older ones and stray .tmp
  *  files. @retval LSN of the oldest snapshot kept (0 if none). */

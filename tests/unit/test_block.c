@@ -463,6 +463,50 @@ static void test_list_count(void)
 	is_int(bad, 0, "block_list_count agrees with block_list_has");
 }
 
+/* The bulk add builds the same index as one add at a time, whatever the
+ * order of the ids: mostly ascending (a snapshot load), some older ids,
+ * some added twice, and lists long enough to spill and pass the cap. */
+static void test_bulk(void)
+{
+	struct block_index *one = block_index_new(40),
+			   *bulk = block_index_new(40);
+	enum { KEYS = 300, RECS = 3000 };
+	int fails = 0;
+	for (uint32_t r = 0; r < RECS; r++) {
+		uint32_t rec = rng() % 8 == 0 ? (uint32_t)(rng() % RECS) : r;
+		uint64_t keys[6];
+		size_t n = 1 + rng() % 6;
+		for (size_t k = 0; k < n; k++)
+			keys[k] = rng() % (k < 2 ? 8 : KEYS);
+		for (size_t k = 0; k < n; k++)
+			fails += block_index_add(one, keys[k], rec) != 0;
+		fails += block_index_add_bulk(bulk, keys, n, rec) != 0;
+	}
+	is_int(fails, 0, "every add succeeds");
+	int same = 1;
+	for (uint64_t key = 0; key < KEYS; key++) {
+		const uint32_t *a, *b;
+		size_t na, nb;
+		int ra = block_index_probe(one, key, &a, &na);
+		int rb = block_index_probe(bulk, key, &b, &nb);
+		const struct block_slot *sa = block__find(one, key),
+					*sb = block__find(bulk, key);
+		same &= ra == rb && na == nb && sa->n == sb->n &&
+			(!sa->n || !memcmp(block__ids((struct block_slot *)sa),
+					   block__ids((struct block_slot *)sb),
+					   sa->n * sizeof(uint32_t)));
+	}
+	ok(same, "same lists, in the same order, same over-shared keys");
+	struct block_stats x, y;
+	block_index_stats(one, &x);
+	block_index_stats(bulk, &y);
+	ok(x.keys == y.keys && x.postings == y.postings &&
+	       x.oversized == y.oversized && x.oversized > 0,
+	   "same keys, postings and over-shared count");
+	block_index_delete(one);
+	block_index_delete(bulk);
+}
+
 int main(void)
 {
 	unit_plan_begin();
@@ -475,5 +519,6 @@ int main(void)
 	test_list_count();
 	test_oversized();
 	test_oom();
+	test_bulk();
 	return unit_done();
 }

@@ -472,6 +472,29 @@ static void write_op(reconnu *r, int i)
 	reconnu_upsert(r, &rec, NULL);
 }
 
+/* Records of keys 400..BULK-1, in pairs sharing an email: enough for a
+ * snapshot load to go in several batches. */
+enum { BULK = 1600 };
+static void write_bulk(reconnu *r)
+{
+	for (int key = 400; key < BULK; key++) {
+		char id[16], mail[64], dob[16];
+		snprintf(id, sizeof(id), "%d", key);
+		snprintf(mail, sizeof(mail), "b%d@example.com", key / 2);
+		snprintf(dob, sizeof(dob), "19%02d-%02d-%02d", 50 + key % 40,
+			 1 + key % 12, 1 + key % 28);
+		const char *em[] = {mail};
+		reconnu_record rec = {.source = "s",
+				      .source_id = id,
+				      .given_name = names[key % 6],
+				      .family_name = fams[key % 5],
+				      .birth_date = dob,
+				      .emails = em,
+				      .n_emails = 1};
+		reconnu_upsert(r, &rec, NULL);
+	}
+}
+
 static void golden_text(char **out, size_t *n, size_t *cap,
 			const reconnu_golden *g)
 {
@@ -522,7 +545,7 @@ static void golden_text(char **out, size_t *n, size_t *cap,
  * answers to a few identify calls. */
 static char *engine_state(reconnu *r)
 {
-	size_t cap = 1 << 21, n = 0;
+	size_t cap = 1 << 24, n = 0;
 	char *out = malloc(cap);
 	reconnu_stats s;
 	reconnu_get_stats(r, &s);
@@ -537,7 +560,7 @@ static char *engine_state(reconnu *r)
 	    (unsigned long long)s.possible_pairs,
 	    (unsigned long long)s.blocking_keys,
 	    (unsigned long long)s.oversized_keys);
-	for (int key = 0; key < 400; key++) {
+	for (int key = 0; key < BULK; key++) {
 		char id[16];
 		snprintf(id, sizeof(id), "%d", key);
 		reconnu_golden *g = NULL;
@@ -585,6 +608,7 @@ static void test_engine_reload(void)
 	reconnu_recovery info;
 	reconnu_snapshot_info si;
 	is_int(reconnu_open_storage(NULL, &st, &r, &info), 0, "open storage");
+	write_bulk(r);
 	for (int i = 0; i < 1500; i++)
 		write_op(r, i);
 	char *before = engine_state(r);
@@ -593,19 +617,36 @@ static void test_engine_reload(void)
 	ok(s0.merges > 0 && s0.splits > 0 && s0.aliases > 0 &&
 	       s0.possible_pairs + s0.edges > 0,
 	   "the history merged, split and left aliases");
+	ok(s0.records > 1000, "records enough for several load batches");
 	is_int(reconnu_snapshot(r, &si), 0, "snapshot");
 	is_int(si.records, s0.records, "every record in it");
 	is_int(si.entities, s0.entities, "every entity in it");
 	ok(si.write_pause >= 0 && si.write_pause <= si.seconds,
 	   "writers held for part of the snapshot at most");
 	reconnu_close(r);
-	is_int(reconnu_open_storage(NULL, &st, &r, &info), 0, "reopen");
-	is_int(info.snapshot_records, s0.records, "loaded from the snapshot");
-	is_int(info.replayed, 0, "nothing left to replay");
-	char *after = engine_state(r);
-	is_str(after, before,
-	       "same stats, golden records, versions, aliases and answers "
-	       "after reload");
+	/* records built by the indexer alone, by the loader alone, shared */
+	static const char *const help[] = {"indexer", "loader", "both"};
+	enum snap_help modes[] = {SNAP_HELP_NEVER, SNAP_HELP_ALWAYS,
+				  SNAP_HELP_AUTO};
+	char *after = NULL;
+	for (int k = 0; k < 3; k++) {
+		char what[64];
+		snprintf(what, sizeof(what), "reopen, records built by the %s",
+			 help[k]);
+		snap_errinj_load_help(modes[k]);
+		is_int(reconnu_open_storage(NULL, &st, &r, &info), 0, what);
+		is_int(info.snapshot_records, s0.records,
+		       "loaded from the snapshot");
+		is_int(info.replayed, 0, "nothing left to replay");
+		free(after);
+		after = engine_state(r);
+		is_str(after, before,
+		       "same stats, golden records, versions, aliases and "
+		       "answers after reload");
+		if (k < 2)
+			reconnu_close(r);
+	}
+	snap_errinj_load_help(SNAP_HELP_AUTO);
 	/* a write after the reload behaves as it would have before */
 	write_op(r, 1500);
 	write_op(r, 1501);
@@ -620,6 +661,7 @@ static void test_engine_reload(void)
 	/* the same history in memory only: the same ids and versions */
 	reconnu *m = NULL;
 	reconnu_open(NULL, &m);
+	write_bulk(m);
 	for (int i = 0; i < 1502; i++)
 		write_op(m, i);
 	char *mem = engine_state(m);
