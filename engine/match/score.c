@@ -725,7 +725,7 @@ static size_t house_number(const char *line, const char **out)
 static enum score_level cap_house_number(const char *x, const char *y,
 					 enum score_level l)
 {
-	const char *hx, *hy;
+	const char *hx = NULL, *hy = NULL;
 	size_t nx = house_number(x, &hx), ny = house_number(y, &hy);
 	if (!nx || !ny || (nx == ny && !memcmp(hx, hy, nx)))
 		return l;
