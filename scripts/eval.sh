@@ -67,6 +67,9 @@ for s in "${SETS[@]}"; do
           --plot "docs/eval/$name.png" --json >"$work/$name.json"
   "$EVAL" "${args[@]}" --data-root "$DATA" --worst "$WORST" \
           >"docs/eval/$name-worst.txt"
+  # the same load with weights estimated from the data (EM, no labels)
+  "$EVAL" "${args[@]}" --data-root "$DATA" --weights estimate --json \
+          >"$work/$name.estimate.json" 2>/dev/null
   end=$(date +%s.%N)
   python3 -c "import json,sys; r=json.load(open(sys.argv[1])); \
 print(f\"{sys.argv[2]:16} F1 {r['f1']:.4f}  B3-F1 {r['bcubed_f1']:.4f}  \

@@ -5,7 +5,11 @@ usage: check_f1.py --eval PATH/reconnu-eval --data-root DIR [--weights estimate]
                    PRESET FLOOR [PRESET FLOOR ...]
 
 Each PRESET is run as `reconnu-eval --preset PRESET --data-root DIR --json`;
-the check passes when its pairwise F1 is at least FLOOR. Ends with the plain
+the check passes when its pairwise F1 is at least FLOOR. With --datagen
+PATH/reconnu-datagen two generated presets exist as well, made as
+scripts/eval.sh makes them: "datagen-20k" (20,000 persons, seed 20240601)
+and "datagen-xscript" (8,000 persons, seed 20240602, half of the Russian,
+Chinese and Korean persons' records in their own script). Ends with the plain
 line "N passed, N failed". Exits 77 (ctest SKIP_RETURN_CODE) when the data
 root is missing, 1 when a check failed, 0 otherwise.
 """
@@ -14,6 +18,15 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
+
+GENERATED = {
+    "datagen-20k": ("datagen", ["--persons", "20000", "--seed", "20240601",
+                                "--freq-dir", "{root}/febrl_freq_tables"]),
+    "datagen-xscript": ("datagen-xscript",
+                        ["--persons", "8000", "--seed", "20240602",
+                         "--scripts-rate", "0.5"]),
+}
 
 
 def main():
@@ -22,6 +35,7 @@ def main():
     ap.add_argument("--data-root", required=True)
     ap.add_argument("--weights", default="default",
                     help="reconnu-eval --weights: default or estimate")
+    ap.add_argument("--datagen", help="reconnu-datagen binary")
     ap.add_argument("pairs", nargs="+", help="PRESET FLOOR ...")
     a = ap.parse_args()
     if len(a.pairs) % 2:
@@ -31,10 +45,21 @@ def main():
         print("0 passed, 0 failed, 1 skipped")
         return 77
     passed = failed = 0
+    tmp = tempfile.TemporaryDirectory()
     for preset, floor in zip(a.pairs[::2], a.pairs[1::2]):
         floor = float(floor)
         cmd = [a.eval, "--preset", preset, "--data-root", a.data_root, "--json",
                "--weights", a.weights]
+        if preset in GENERATED:
+            if not a.datagen:
+                ap.error(f"{preset} needs --datagen")
+            eval_preset, gen_args = GENERATED[preset]
+            out = os.path.join(tmp.name, preset + ".csv")
+            gen = [a.datagen] + [x.format(root=a.data_root) for x in gen_args]
+            subprocess.run(gen + ["--out", out], check=True,
+                           capture_output=True)
+            cmd = [a.eval, "--preset", eval_preset, out, "--data-root",
+                   a.data_root, "--json", "--weights", a.weights]
         p = subprocess.run(cmd, capture_output=True, text=True)
         try:
             r = json.loads(p.stdout)
