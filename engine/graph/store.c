@@ -223,7 +223,7 @@ static int parse_gender(const char *g, char *out)
  * @retval number of digits, or -1 for another shape. */
 static int date_digits(const char *s, char *out)
 {
-	int n = 0, groups = 0, in_group = 0;
+	int n = 0, groups = 0, in_group = 0, first = 0;
 	for (; *s; s++) {
 		if (*s >= '0' && *s <= '9') {
 			if (n == 8)
@@ -232,6 +232,7 @@ static int date_digits(const char *s, char *out)
 			if (!in_group)
 				groups++;
 			in_group = 1;
+			first += groups == 1; /* the year leads: 05/17/1980 is not */
 		} else if ((*s == '-' || *s == '/' || *s == '.') && in_group) {
 			in_group = 0;
 		} else {
@@ -239,7 +240,7 @@ static int date_digits(const char *s, char *out)
 		}
 	}
 	out[n] = 0;
-	if (!in_group || (n != 4 && n != 6 && n != 8) ||
+	if (!in_group || (n != 4 && n != 6 && n != 8) || (groups > 1 && first != 4) ||
 	    (groups > 1 && n == 8 && groups != 3) || (groups > 1 && n == 6 && groups != 2))
 		return -1;
 	return n;

@@ -96,6 +96,21 @@ static void test_validation_messages(void)
 	reconnu_record nolist = {.source = "s", .source_id = "1", .n_phones = 2};
 	is_int(store_rec_build(&nolist, 1, &r, msg, sizeof(msg)), RECONNU_EINVAL,
 	       "count without an array");
+	/* birth dates: the year leads; an impossible date is kept as typed */
+	const char *dates[] = {"05/17/1980", "17.05.1980", "1980/05/17",
+			       "19800517", "1980-02-30", "1980"};
+	const int want[] = {RECONNU_EINVAL, RECONNU_EINVAL, 0, 0, 0, 0};
+	for (int i = 0; i < 6; i++) {
+		reconnu_record d = {.source = "s", .source_id = "1",
+				    .birth_date = dates[i]};
+		int rc = store_rec_build(&d, 1, &r, msg, sizeof(msg));
+		is_int(rc, want[i], dates[i]);
+		if (!rc)
+			store_rec_delete(r);
+		else
+			ok(strstr(msg, "birth_date") != NULL,
+			   "message names birth_date");
+	}
 }
 
 static void test_key_map(void)
