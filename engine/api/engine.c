@@ -826,14 +826,16 @@ static int log_op(reconnu *e, uint8_t type, const uint8_t *p, size_t n,
 	return log_op_cb(e, type, p, n, lsn, NULL, NULL);
 }
 
-/** Up to 64 items of reconnu_upsert_batch_nowait: normalise and encode
- *  outside the lock, then one lock, one log append, n applies. */
+/** Up to RECONNU_BATCH_MAX items of reconnu_upsert_batch_*: normalise and
+ *  encode outside the lock, then one lock, one log append, n applies. cb
+ *  (may be NULL) goes with the last logged record, and is called only
+ *  when this logged one (*lsn set). */
 static int upsert_chunk(reconnu *e, reconnu_batch_item *items, size_t n,
-			uint64_t *lsn)
+			uint64_t *lsn, reconnu_durable_fn cb, void *ctx)
 {
-	struct store_rec *recs[64];
-	struct wal_item wi[64];
-	uint8_t *ops[64];
+	struct store_rec *recs[RECONNU_BATCH_MAX];
+	struct wal_item wi[RECONNU_BATCH_MAX];
+	uint8_t *ops[RECONNU_BATCH_MAX];
 	size_t nw = 0;
 	int rc = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -855,8 +857,9 @@ static int upsert_chunk(reconnu *e, reconnu_batch_item *items, size_t n,
 			size_t sz = op_upsert_size(it->rec);
 			if ((ops[i] = malloc(sz))) {
 				op_encode_upsert(it->rec, ops[i]);
-				wi[nw++] =
-				    (struct wal_item){OP_UPSERT, ops[i], sz};
+				wi[nw++] = (struct wal_item){.type = OP_UPSERT,
+							     .payload = ops[i],
+							     .len = sz};
 			} else {
 				store_rec_delete(recs[i]);
 				recs[i] = NULL;
@@ -865,6 +868,10 @@ static int upsert_chunk(reconnu *e, reconnu_batch_item *items, size_t n,
 		}
 		if (it->rc == RECONNU_ENOMEM)
 			snprintf(it->error, sizeof(it->error), "out of memory");
+	}
+	if (nw) {
+		wi[nw - 1].cb = cb;
+		wi[nw - 1].cb_ctx = ctx;
 	}
 	pthread_rwlock_wrlock(&e->lock);
 	uint64_t last = 0;
@@ -941,7 +948,7 @@ int reconnu_upsert_notify(reconnu *e, const reconnu_record *in,
 int reconnu_upsert_batch_nowait(reconnu *e, reconnu_batch_item *items, size_t n,
 				uint64_t *lsn)
 {
-	enum { CHUNK = 64 };
+	enum { CHUNK = RECONNU_BATCH_MAX };
 	if (lsn)
 		*lsn = 0;
 	if (!e || (!items && n))
@@ -949,7 +956,7 @@ int reconnu_upsert_batch_nowait(reconnu *e, reconnu_batch_item *items, size_t n,
 	/* Chunks bound the stack arrays and how long readers wait. */
 	for (size_t at = 0; at < n; at += CHUNK) {
 		size_t k = n - at < CHUNK ? n - at : CHUNK;
-		int rc = upsert_chunk(e, items + at, k, lsn);
+		int rc = upsert_chunk(e, items + at, k, lsn, NULL, NULL);
 		if (rc) {
 			for (size_t i = at + k; i < n; i++) {
 				items[i].rc = rc;
@@ -960,6 +967,19 @@ int reconnu_upsert_batch_nowait(reconnu *e, reconnu_batch_item *items, size_t n,
 		}
 	}
 	return ok();
+}
+
+int reconnu_upsert_batch_notify(reconnu *e, reconnu_batch_item *items, size_t n,
+				uint64_t *lsn, reconnu_durable_fn cb, void *ctx)
+{
+	*lsn = 0;
+	if (!e || (!items && n))
+		return set_error(RECONNU_EINVAL, "items: required");
+	if (n > RECONNU_BATCH_MAX)
+		return set_error(RECONNU_EINVAL, "items: more than %d",
+				 RECONNU_BATCH_MAX);
+	int rc = upsert_chunk(e, items, n, lsn, cb, ctx);
+	return rc ? rc : ok();
 }
 
 int reconnu_wait_durable(reconnu *e, uint64_t lsn)
