@@ -479,11 +479,13 @@ static size_t cand_best(const uint32_t *ids, const uint32_t *hits, size_t n,
 	return n < cap ? n : cap;
 }
 
+/* keys: rec_keys(r), nk of them (made once by the caller, which may
+ * index r under the same keys). */
 static size_t candidates(const reconnu *e, const struct store_rec *r,
-			 uint32_t *out, size_t cap)
+			 const uint64_t *keys, size_t nk, uint32_t *out,
+			 size_t cap)
 {
-	uint64_t keys[MAX_KEYS];
-	size_t nk = rec_keys(r, keys), np = 0;
+	size_t np = 0;
 	struct plist lists[MAX_KEYS];
 	for (size_t k = 0; k < nk; k++) {
 		const uint32_t *ids;
@@ -550,13 +552,20 @@ static void index_keys(reconnu *e, const struct store_rec *r,
 	}
 }
 
+/* index_keys with keys = rec_keys(r), their index slots fetched first. */
+static void index_rec_keys(reconnu *e, const struct store_rec *r,
+			   const uint64_t *keys, size_t nk, int add)
+{
+	for (size_t k = 0; k < nk; k++) /* the misses overlap */
+		block_index_prefetch(e->index, keys[k]);
+	index_keys(e, r, keys, nk, add);
+}
+
 static void index_rec(reconnu *e, const struct store_rec *r, int add)
 {
 	uint64_t keys[MAX_KEYS];
 	size_t nk = rec_keys(r, keys);
-	for (size_t k = 0; k < nk; k++) /* the misses overlap */
-		block_index_prefetch(e->index, keys[k]);
-	index_keys(e, r, keys, nk, add);
+	index_rec_keys(e, r, keys, nk, add);
 }
 
 static void fill_result(reconnu_upsert_result *res, const struct graph_change *c)
@@ -704,15 +713,16 @@ static void cand_prefetch_values(const struct store_rec *r)
 		__builtin_prefetch(r->addrs);
 }
 
-/* Scores rec (stored, not in the graph) against its candidates and puts
- * it in the graph with its links. @retval 0 or -1 on ENOMEM (graph
- * unchanged). */
+/* Scores rec (stored, not in the graph; keys = rec_keys(rec), nk of
+ * them) against its candidates and puts it in the graph with its links.
+ * @retval 0 or -1 on ENOMEM (graph unchanged). */
 static int link_rec(reconnu *e, const struct store_rec *rec,
-		    struct graph_change *ch, struct link_result *lr)
+		    const uint64_t *keys, size_t nk, struct graph_change *ch,
+		    struct link_result *lr)
 {
 	uint32_t cand[1024];
 	size_t cap = e->cfg.max_candidates < 1024 ? e->cfg.max_candidates : 1024;
-	size_t nc = candidates(e, rec, cand, cap);
+	size_t nc = candidates(e, rec, keys, nk, cand, cap);
 	struct graph_link links[MAX_LINKS + MAX_POSSIBLE];
 	struct graph_link all[1024];
 	size_t na = 0;
@@ -771,12 +781,15 @@ static int upsert_apply(reconnu *e, struct store_rec *rec,
 	}
 	store_put(e->store, rec);
 
+	/* made once: for the candidates, then to index rec */
+	uint64_t keys[MAX_KEYS];
+	size_t nk = rec_keys(rec, keys);
 	struct link_result lr;
-	if (link_rec(e, rec, &ch, &lr)) {
+	if (link_rec(e, rec, keys, nk, &ch, &lr)) {
 		store_remove(e->store, rec->id);
 		return RECONNU_ENOMEM;
 	}
-	index_rec(e, rec, 1);
+	index_rec_keys(e, rec, keys, nk, 1);
 	fill_result(res, &ch);
 	if (res) {
 		res->created = old == STORE_NONE;
@@ -1060,7 +1073,9 @@ static int relink_all(reconnu *e, uint64_t *n)
 		struct graph_change ch;
 		struct link_result lr;
 		graph_remove(e->graph, id, &ch);
-		if (link_rec(e, r, &ch, &lr))
+		uint64_t keys[MAX_KEYS];
+		size_t nk = rec_keys(r, keys);
+		if (link_rec(e, r, keys, nk, &ch, &lr))
 			return RECONNU_ENOMEM;
 		(*n)++;
 	}
@@ -1134,8 +1149,10 @@ int reconnu_estimate_weights(reconnu *e, const reconnu_estimate_opts *o,
 		if (!r)
 			continue;
 		sampled++;
+		uint64_t keys[MAX_KEYS];
+		size_t nk = rec_keys(r, keys);
 		uint32_t cand[32];
-		size_t nc = candidates(e, r, cand, 32);
+		size_t nc = candidates(e, r, keys, nk, cand, 32);
 		for (size_t i = 0; i < nc && nb < cap_b; i++)
 			gamma_of(e, r, store_get(e->store, cand[i]), &bg[nb++]);
 	}
@@ -2218,7 +2235,9 @@ int reconnu_identify(reconnu *e, const reconnu_record *in,
 	pthread_rwlock_rdlock(&e->lock);
 	uint32_t cand[1024];
 	size_t cap = e->cfg.max_candidates < 1024 ? e->cfg.max_candidates : 1024;
-	size_t nc = candidates(e, q, cand, cap);
+	uint64_t keys[MAX_KEYS];
+	size_t nk = rec_keys(q, keys);
+	size_t nc = candidates(e, q, keys, nk, cand, cap);
 	struct ent_score es[1024];
 	size_t ne = 0;
 	const struct store_rec *recs[1024];
