@@ -493,6 +493,23 @@ typedef struct reconnu_batch_item {
  *  @retval RECONNU_EINVAL r or items NULL. */
 int reconnu_upsert_batch_nowait(reconnu *r, reconnu_batch_item *items, size_t n,
 				uint64_t *lsn);
+/** Most items of one reconnu_upsert_batch_notify. */
+#define RECONNU_BATCH_MAX 64
+
+/** Like reconnu_upsert_batch_nowait for up to RECONNU_BATCH_MAX records,
+ *  and once the batch is logged (*lsn != 0 on return) calls cb(ctx, *lsn,
+ *  status) exactly once, as soon as every logged record of the batch is
+ *  durable (status 0) or never will be (< 0): possibly before this
+ *  function returns, on the log's own thread (see reconnu_durable_fn).
+ *  ctx is borrowed until cb ran. When nothing was logged (every record
+ *  refused, or no storage) *lsn is 0 and cb is never called. A server
+ *  goes on applying while the log syncs, instead of parking a thread in
+ *  reconnu_wait_durable.
+ *  @retval 0, RECONNU_EIO as reconnu_upsert_batch_nowait (cb not called).
+ *  @retval RECONNU_EINVAL r or items NULL, n > RECONNU_BATCH_MAX. */
+int reconnu_upsert_batch_notify(reconnu *r, reconnu_batch_item *items, size_t n,
+				uint64_t *lsn, reconnu_durable_fn cb,
+				void *ctx);
 /** Blocks until every write up to lsn is durable.
  *  @retval 0, RECONNU_EIO (fail-stop: it never will be). */
 int reconnu_wait_durable(reconnu *r, uint64_t lsn);

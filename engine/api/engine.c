@@ -479,11 +479,13 @@ static size_t cand_best(const uint32_t *ids, const uint32_t *hits, size_t n,
 	return n < cap ? n : cap;
 }
 
+/* keys: rec_keys(r), nk of them (made once by the caller, which may
+ * index r under the same keys). */
 static size_t candidates(const reconnu *e, const struct store_rec *r,
-			 uint32_t *out, size_t cap)
+			 const uint64_t *keys, size_t nk, uint32_t *out,
+			 size_t cap)
 {
-	uint64_t keys[MAX_KEYS];
-	size_t nk = rec_keys(r, keys), np = 0;
+	size_t np = 0;
 	struct plist lists[MAX_KEYS];
 	for (size_t k = 0; k < nk; k++) {
 		const uint32_t *ids;
@@ -550,13 +552,20 @@ static void index_keys(reconnu *e, const struct store_rec *r,
 	}
 }
 
+/* index_keys with keys = rec_keys(r), their index slots fetched first. */
+static void index_rec_keys(reconnu *e, const struct store_rec *r,
+			   const uint64_t *keys, size_t nk, int add)
+{
+	for (size_t k = 0; k < nk; k++) /* the misses overlap */
+		block_index_prefetch(e->index, keys[k]);
+	index_keys(e, r, keys, nk, add);
+}
+
 static void index_rec(reconnu *e, const struct store_rec *r, int add)
 {
 	uint64_t keys[MAX_KEYS];
 	size_t nk = rec_keys(r, keys);
-	for (size_t k = 0; k < nk; k++) /* the misses overlap */
-		block_index_prefetch(e->index, keys[k]);
-	index_keys(e, r, keys, nk, add);
+	index_rec_keys(e, r, keys, nk, add);
 }
 
 static void fill_result(reconnu_upsert_result *res, const struct graph_change *c)
@@ -704,15 +713,16 @@ static void cand_prefetch_values(const struct store_rec *r)
 		__builtin_prefetch(r->addrs);
 }
 
-/* Scores rec (stored, not in the graph) against its candidates and puts
- * it in the graph with its links. @retval 0 or -1 on ENOMEM (graph
- * unchanged). */
+/* Scores rec (stored, not in the graph; keys = rec_keys(rec), nk of
+ * them) against its candidates and puts it in the graph with its links.
+ * @retval 0 or -1 on ENOMEM (graph unchanged). */
 static int link_rec(reconnu *e, const struct store_rec *rec,
-		    struct graph_change *ch, struct link_result *lr)
+		    const uint64_t *keys, size_t nk, struct graph_change *ch,
+		    struct link_result *lr)
 {
 	uint32_t cand[1024];
 	size_t cap = e->cfg.max_candidates < 1024 ? e->cfg.max_candidates : 1024;
-	size_t nc = candidates(e, rec, cand, cap);
+	size_t nc = candidates(e, rec, keys, nk, cand, cap);
 	struct graph_link links[MAX_LINKS + MAX_POSSIBLE];
 	struct graph_link all[1024];
 	size_t na = 0;
@@ -771,12 +781,15 @@ static int upsert_apply(reconnu *e, struct store_rec *rec,
 	}
 	store_put(e->store, rec);
 
+	/* made once: for the candidates, then to index rec */
+	uint64_t keys[MAX_KEYS];
+	size_t nk = rec_keys(rec, keys);
 	struct link_result lr;
-	if (link_rec(e, rec, &ch, &lr)) {
+	if (link_rec(e, rec, keys, nk, &ch, &lr)) {
 		store_remove(e->store, rec->id);
 		return RECONNU_ENOMEM;
 	}
-	index_rec(e, rec, 1);
+	index_rec_keys(e, rec, keys, nk, 1);
 	fill_result(res, &ch);
 	if (res) {
 		res->created = old == STORE_NONE;
@@ -826,14 +839,16 @@ static int log_op(reconnu *e, uint8_t type, const uint8_t *p, size_t n,
 	return log_op_cb(e, type, p, n, lsn, NULL, NULL);
 }
 
-/** Up to 64 items of reconnu_upsert_batch_nowait: normalise and encode
- *  outside the lock, then one lock, one log append, n applies. */
+/** Up to RECONNU_BATCH_MAX items of reconnu_upsert_batch_*: normalise and
+ *  encode outside the lock, then one lock, one log append, n applies. cb
+ *  (may be NULL) goes with the last logged record, and is called only
+ *  when this logged one (*lsn set). */
 static int upsert_chunk(reconnu *e, reconnu_batch_item *items, size_t n,
-			uint64_t *lsn)
+			uint64_t *lsn, reconnu_durable_fn cb, void *ctx)
 {
-	struct store_rec *recs[64];
-	struct wal_item wi[64];
-	uint8_t *ops[64];
+	struct store_rec *recs[RECONNU_BATCH_MAX];
+	struct wal_item wi[RECONNU_BATCH_MAX];
+	uint8_t *ops[RECONNU_BATCH_MAX];
 	size_t nw = 0;
 	int rc = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -855,8 +870,9 @@ static int upsert_chunk(reconnu *e, reconnu_batch_item *items, size_t n,
 			size_t sz = op_upsert_size(it->rec);
 			if ((ops[i] = malloc(sz))) {
 				op_encode_upsert(it->rec, ops[i]);
-				wi[nw++] =
-				    (struct wal_item){OP_UPSERT, ops[i], sz};
+				wi[nw++] = (struct wal_item){.type = OP_UPSERT,
+							     .payload = ops[i],
+							     .len = sz};
 			} else {
 				store_rec_delete(recs[i]);
 				recs[i] = NULL;
@@ -865,6 +881,10 @@ static int upsert_chunk(reconnu *e, reconnu_batch_item *items, size_t n,
 		}
 		if (it->rc == RECONNU_ENOMEM)
 			snprintf(it->error, sizeof(it->error), "out of memory");
+	}
+	if (nw) {
+		wi[nw - 1].cb = cb;
+		wi[nw - 1].cb_ctx = ctx;
 	}
 	pthread_rwlock_wrlock(&e->lock);
 	uint64_t last = 0;
@@ -941,7 +961,7 @@ int reconnu_upsert_notify(reconnu *e, const reconnu_record *in,
 int reconnu_upsert_batch_nowait(reconnu *e, reconnu_batch_item *items, size_t n,
 				uint64_t *lsn)
 {
-	enum { CHUNK = 64 };
+	enum { CHUNK = RECONNU_BATCH_MAX };
 	if (lsn)
 		*lsn = 0;
 	if (!e || (!items && n))
@@ -949,7 +969,7 @@ int reconnu_upsert_batch_nowait(reconnu *e, reconnu_batch_item *items, size_t n,
 	/* Chunks bound the stack arrays and how long readers wait. */
 	for (size_t at = 0; at < n; at += CHUNK) {
 		size_t k = n - at < CHUNK ? n - at : CHUNK;
-		int rc = upsert_chunk(e, items + at, k, lsn);
+		int rc = upsert_chunk(e, items + at, k, lsn, NULL, NULL);
 		if (rc) {
 			for (size_t i = at + k; i < n; i++) {
 				items[i].rc = rc;
@@ -960,6 +980,19 @@ int reconnu_upsert_batch_nowait(reconnu *e, reconnu_batch_item *items, size_t n,
 		}
 	}
 	return ok();
+}
+
+int reconnu_upsert_batch_notify(reconnu *e, reconnu_batch_item *items, size_t n,
+				uint64_t *lsn, reconnu_durable_fn cb, void *ctx)
+{
+	*lsn = 0;
+	if (!e || (!items && n))
+		return set_error(RECONNU_EINVAL, "items: required");
+	if (n > RECONNU_BATCH_MAX)
+		return set_error(RECONNU_EINVAL, "items: more than %d",
+				 RECONNU_BATCH_MAX);
+	int rc = upsert_chunk(e, items, n, lsn, cb, ctx);
+	return rc ? rc : ok();
 }
 
 int reconnu_wait_durable(reconnu *e, uint64_t lsn)
@@ -1040,7 +1073,9 @@ static int relink_all(reconnu *e, uint64_t *n)
 		struct graph_change ch;
 		struct link_result lr;
 		graph_remove(e->graph, id, &ch);
-		if (link_rec(e, r, &ch, &lr))
+		uint64_t keys[MAX_KEYS];
+		size_t nk = rec_keys(r, keys);
+		if (link_rec(e, r, keys, nk, &ch, &lr))
 			return RECONNU_ENOMEM;
 		(*n)++;
 	}
@@ -1114,8 +1149,10 @@ int reconnu_estimate_weights(reconnu *e, const reconnu_estimate_opts *o,
 		if (!r)
 			continue;
 		sampled++;
+		uint64_t keys[MAX_KEYS];
+		size_t nk = rec_keys(r, keys);
 		uint32_t cand[32];
-		size_t nc = candidates(e, r, cand, 32);
+		size_t nc = candidates(e, r, keys, nk, cand, 32);
 		for (size_t i = 0; i < nc && nb < cap_b; i++)
 			gamma_of(e, r, store_get(e->store, cand[i]), &bg[nb++]);
 	}
@@ -2198,7 +2235,9 @@ int reconnu_identify(reconnu *e, const reconnu_record *in,
 	pthread_rwlock_rdlock(&e->lock);
 	uint32_t cand[1024];
 	size_t cap = e->cfg.max_candidates < 1024 ? e->cfg.max_candidates : 1024;
-	size_t nc = candidates(e, q, cand, cap);
+	uint64_t keys[MAX_KEYS];
+	size_t nk = rec_keys(q, keys);
+	size_t nc = candidates(e, q, keys, nk, cand, cap);
 	struct ent_score es[1024];
 	size_t ne = 0;
 	const struct store_rec *recs[1024];

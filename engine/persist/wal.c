@@ -1356,8 +1356,8 @@ int wal_append_batch(struct wal *w, const struct wal_item *items, size_t n,
 		if (err)
 			break;
 		f->next = NULL;
-		f->cb = NULL;
-		f->cb_ctx = NULL;
+		f->cb = it->cb;
+		f->cb_ctx = it->cb_ctx;
 		f->len = (uint32_t)it->len;
 		f->type = it->type;
 		if (it->len)

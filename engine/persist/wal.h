@@ -176,14 +176,18 @@ struct wal_item {
 	uint8_t type;
 	const void *payload;
 	size_t len;
+	wal_durable_fn cb; /**< optional, as for wal_append */
+	void *cb_ctx;	   /**< borrowed until cb ran */
 };
 
 /**
  * Appends n frames as wal_append would one after the other, but under one
  * acquisition of the queue mutex and with at most one wake-up of the WAL
  * thread: they get consecutive LSNs (the last in *last_lsn, optional) and
- * the group commit writes them together. No durable callbacks (wait with
- * wal_wait on the last LSN). All or nothing: on error none is queued.
+ * the group commit writes them together. An item's cb (optional) is called
+ * as wal_append's would be; frames become durable in LSN order, so one cb
+ * on the last item covers the batch. All or nothing: on error none is
+ * queued and no cb is called.
  * @retval 0 queued (n == 0: nothing to do, *last_lsn untouched).
  * @retval -EMSGSIZE an item is over max_frame_bytes.
  * @retval -ENOMEM, -ESHUTDOWN, or the fail-stop error.

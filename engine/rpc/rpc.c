@@ -11,13 +11,17 @@
  *             RECV_CLOSE_ON_SERVER) --done--> freed
  *   stream:  ARMED --new--> RECV_CLOSE_ON_SERVER armed once, then
  *            RECV_MESSAGE → decode into the stream's batch → (every
- *            STREAM_BATCH records, at each ack_every boundary, and before
- *            any ack: one reconnu_upsert_batch_nowait) → (progress ack
- *            when due and no send is outstanding) → RECV_MESSAGE ... until
- *            the client half-closes (NULL message) → summary + SEND_STATUS
- *            → freed when every outstanding batch has come back
- *            (`pending` == 0). A cancelled stream drops the records still
- *            in its batch: none of them was acknowledged.
+ *            STREAM_BATCH records and at each ack_every boundary: one
+ *            reconnu_upsert_batch_notify, the batch joins the flight
+ *            queue) → RECV_MESSAGE ... until the client half-closes (NULL
+ *            message) → summary + SEND_STATUS once every batch is durable
+ *            → freed when every outstanding batch and durable callback
+ *            has come back (`pending` == 0). A cancelled stream drops the
+ *            records still in its batch: none of them was acknowledged.
+ *            The worker never waits for the disk: the log's thread wakes
+ *            it per durable batch (T_FLIGHT), and the acks due at the
+ *            head of the queue go out then, one send at a time, in stream
+ *            order, each counting only durable records.
  *
  * Tags are pointers to a struct rpc_tag inside the call, which says which
  * batch completed. Only the owning worker thread starts batches on a call.
@@ -100,7 +104,15 @@ struct rpc_worker;
 struct rpc_call;
 
 /** Which batch of a call completed. */
-enum rpc_tag_kind { T_NEW, T_DONE, T_RECV, T_SEND, T_CLOSE, T_DURABLE };
+enum rpc_tag_kind {
+	T_NEW,
+	T_DONE,
+	T_RECV,
+	T_SEND,
+	T_CLOSE,
+	T_DURABLE,
+	T_FLIGHT /**< a stream's batch is durable (struct rpc_flight) */
+};
 
 struct rpc_tag {
 	struct rpc_call *call;
@@ -113,11 +125,25 @@ struct rpc_stream_pending {
 	const char *source_id; /**< in the call's codec_mem */
 };
 
+/** One applied stream batch (and/or a due ack) waiting to be durable,
+ *  in the stream's flight queue. Owned by the stream; freed by the owning
+ *  worker once it left the queue, or with the call. */
+struct rpc_flight {
+	struct rpc_tag tag; /**< T_FLIGHT: the log's thread woke the worker */
+	struct rpc_flight *next;
+	int durable; /**< the tag came back (or nothing was logged) */
+	int status;  /**< callback status: 0 durable, < 0 never */
+	int ack;     /**< send `progress` once this and all before it are */
+	Reconnu__V1__UpsertProgress progress; /**< counts up to its end */
+};
+
 /** State of one UpsertStream call. */
 struct rpc_stream {
 	uint64_t received, accepted, failed, last_sequence;
-	uint64_t lsn; /**< log position of the last accepted record */
 	uint32_t ack_every;
+	/* batches applied, in stream order, until they are durable: the head
+	 * leaves first, so acks go out in stream order */
+	struct rpc_flight *head, *tail;
 	int sending;	 /**< a SEND_MESSAGE batch is outstanding */
 	int half_closed; /**< the client sent its last message */
 	int final_sent;	 /**< summary + status batch started */
@@ -277,6 +303,11 @@ static void call_free(struct rpc_call *c)
 	grpc_metadata_array_destroy(&c->md);
 	codec_mem_destroy(&c->mem);
 	if (c->st) {
+		while (c->st->head) {
+			struct rpc_flight *f = c->st->head;
+			c->st->head = f->next;
+			free(f);
+		}
 		if (c->st->out)
 			grpc_byte_buffer_destroy(c->st->out);
 		arena_destroy(&c->st->failures_mem);
@@ -942,7 +973,8 @@ static void unary_run(struct rpc_call *c)
 
 /* ---- UpsertStream ------------------------------------------------------- */
 
-static void stream_send(struct rpc_call *c, int final);
+static void stream_send(struct rpc_call *c,
+			const Reconnu__V1__UpsertProgress *ack);
 
 static void stream_fail(struct rpc_call *c, uint64_t index, uint64_t seq,
 			const char *source_id, grpc_status_code code,
@@ -975,38 +1007,104 @@ static void stream_fail(struct rpc_call *c, uint64_t index, uint64_t seq,
 	st->failures[st->n_failures++] = f;
 }
 
-/** Applies the records waiting in the stream's batch (in order, one
- *  engine call), counts them, frees their decoded messages. A storage
- *  failure ends the stream (fail-stop: no later ack may count them). */
-static void stream_flush(struct rpc_call *c)
+static Reconnu__V1__UpsertProgress progress_of(const struct rpc_stream *st)
+{
+	Reconnu__V1__UpsertProgress p;
+	reconnu__v1__upsert_progress__init(&p);
+	p.received = st->received;
+	p.accepted = st->accepted;
+	p.failed = st->failed;
+	p.last_sequence = st->last_sequence;
+	return p;
+}
+
+/** Durable callback of a stream batch, on the log's thread: wakes the
+ *  owning worker with an empty batch on the call (reconnu_durable_fn). */
+static void stream_durable(void *ctx, uint64_t lsn, int status)
+{
+	struct rpc_flight *f = ctx;
+	struct rpc_call *c = f->tag.call;
+	(void)lsn;
+	f->status = status;
+	if (grpc_call_start_batch(c->call, NULL, 0, &f->tag, NULL) !=
+	    GRPC_CALL_OK)
+		rpc_log("error", "durable_wake", "worker=%u", c->w->index);
+}
+
+/** Ends the stream at once (fail-stop or out of memory): nothing more is
+ *  applied or acknowledged. */
+static void stream_abort(struct rpc_call *c, grpc_status_code code,
+			 const char *why)
 {
 	struct rpc_stream *st = c->st;
-	if (!st->n_batch)
+	if (st->dead)
 		return;
+	rpc_log("error", "stream_abort", "worker=%u received=%llu status=%s",
+		c->w->index, (unsigned long long)st->received,
+		status_name(code));
+	st->dead = 1;
+	grpc_call_cancel_with_status(c->call, code, why, NULL);
+}
+
+_Static_assert(STREAM_BATCH <= RECONNU_BATCH_MAX, "one engine batch");
+
+/** Applies the records waiting in the stream's batch (in order, one
+ *  engine call), counts them, frees their decoded messages, and queues
+ *  the batch, with an ack when `ack`, until it is durable: the worker
+ *  goes on reading while the log syncs. A storage failure ends the
+ *  stream (fail-stop: no later ack may count its records). */
+static void stream_flush(struct rpc_call *c, int ack)
+{
+	struct rpc_stream *st = c->st;
+	if (!st->n_batch && !ack)
+		return;
+	struct rpc_flight *f = calloc(1, sizeof(*f));
+	if (!f) {
+		stream_abort(c, GRPC_STATUS_RESOURCE_EXHAUSTED,
+			     "out of memory");
+		st->n_batch = 0;
+		codec_mem_destroy(&c->mem);
+		return;
+	}
+	tag_init(c, &f->tag, T_FLIGHT);
+	f->ack = ack;
 	uint64_t lsn = 0;
-	int rc = reconnu_upsert_batch_nowait(c->w->s->engine, st->batch,
-					     st->n_batch, &lsn);
-	for (size_t i = 0; i < st->n_batch; i++) {
-		const reconnu_batch_item *it = &st->batch[i];
-		const struct rpc_stream_pending *p = &st->pend[i];
-		if (it->rc == 0)
-			st->accepted++;
-		else
-			stream_fail(c, p->index, p->seq, p->source_id,
-				    engine_status(it->rc), it->error);
+	int rc = 0;
+	if (st->n_batch) {
+		rc = reconnu_upsert_batch_notify(c->w->s->engine, st->batch,
+						 st->n_batch, &lsn,
+						 stream_durable, f);
+		for (size_t i = 0; i < st->n_batch; i++) {
+			const reconnu_batch_item *it = &st->batch[i];
+			const struct rpc_stream_pending *p = &st->pend[i];
+			if (it->rc == 0)
+				st->accepted++;
+			else
+				stream_fail(c, p->index, p->seq, p->source_id,
+					    engine_status(it->rc), it->error);
+		}
+		st->n_batch = 0;
+		codec_mem_destroy(&c->mem);
 	}
-	if (lsn)
-		st->lsn = lsn;
-	st->n_batch = 0;
-	codec_mem_destroy(&c->mem);
-	if (rc && !st->dead) {
-		rpc_log("error", "stream_storage", "worker=%u received=%llu",
-			c->w->index, (unsigned long long)st->received);
-		st->dead = 1;
-		grpc_call_cancel_with_status(
-		    c->call, GRPC_STATUS_UNAVAILABLE,
-		    "storage failure (fail-stop): not durable", NULL);
+	f->progress = progress_of(st);
+	if (lsn) { /* the callback will come: keep the call until then */
+		c->pending++;
+		atomic_fetch_add(&c->w->s->deferred, 1);
+	} else {
+		f->durable = 1;
 	}
+	if (rc)
+		stream_abort(c, GRPC_STATUS_UNAVAILABLE,
+			     "storage failure (fail-stop): not durable");
+	if (!lsn && (rc || !ack)) {
+		free(f);
+		return;
+	}
+	if (st->tail)
+		st->tail->next = f;
+	else
+		st->head = f;
+	st->tail = f;
 }
 
 /** Decodes one received message into the stream's batch (a message that
@@ -1058,18 +1156,20 @@ static void stream_handle(struct rpc_call *c)
 		st->batch[k].rec = &st->recs[k];
 		st->pend[k] =
 		    (struct rpc_stream_pending){index, seq, source_id};
-		if (st->n_batch == STREAM_BATCH ||
-		    st->received % st->ack_every == 0)
-			stream_flush(c);
+		int due = st->received % st->ack_every == 0;
+		if (st->n_batch == STREAM_BATCH || due)
+			stream_flush(c, due);
 	} else {
 		char *sid = NULL;
 		if (st->n_batch) { /* source_id lives in the batch's memory */
 			sid = strdup(source_id);
 			source_id = sid ? sid : "";
-			stream_flush(c);
+			stream_flush(c, 0);
 		}
 		stream_fail(c, index, seq, source_id, code, err);
 		free(sid);
+		if (st->received % st->ack_every == 0)
+			stream_flush(c, 1);
 	}
 	if (!st->n_batch)
 		codec_mem_destroy(&c->mem);
@@ -1098,36 +1198,15 @@ static void stream_recv(struct rpc_call *c)
 	stream_start(c, &op, 1, &c->t_recv);
 }
 
-static Reconnu__V1__UpsertProgress progress_of(const struct rpc_stream *st)
-{
-	Reconnu__V1__UpsertProgress p;
-	reconnu__v1__upsert_progress__init(&p);
-	p.received = st->received;
-	p.accepted = st->accepted;
-	p.failed = st->failed;
-	p.last_sequence = st->last_sequence;
-	return p;
-}
-
-/** Sends a progress ack, or (final) the summary with the OK status. What
- *  an ack counts is durable first: one log wait per ack (group commit).
- *  A storage failure ends the stream with UNAVAILABLE. */
-static void stream_send(struct rpc_call *c, int final)
+/** Sends the progress ack `ack` (what it counts is durable), or (ack
+ *  NULL) the summary with the OK status, once every batch is durable. */
+static void stream_send(struct rpc_call *c,
+			const Reconnu__V1__UpsertProgress *ack)
 {
 	struct rpc_stream *st = c->st;
-	stream_flush(c);
-	if (st->dead)
-		return;
-	if (st->lsn && reconnu_wait_durable(c->w->s->engine, st->lsn)) {
-		rpc_log("error", "stream_storage", "worker=%u", c->w->index);
-		st->dead = 1;
-		grpc_call_cancel_with_status(c->call, GRPC_STATUS_UNAVAILABLE,
-					     "storage failure: not durable",
-					     NULL);
-		return;
-	}
+	int final = !ack;
 	Reconnu__V1__UpsertStreamResponse resp;
-	Reconnu__V1__UpsertProgress p = progress_of(st);
+	Reconnu__V1__UpsertProgress p = final ? progress_of(st) : *ack;
 	Reconnu__V1__UpsertSummary sum;
 	reconnu__v1__upsert_stream_response__init(&resp);
 	if (final) {
@@ -1202,12 +1281,43 @@ static void stream_begin(struct rpc_call *c)
 		call_free(c);
 }
 
-/** Next step of a stream after batch `kind` completed with `ok`. */
-static void stream_step(struct rpc_call *c, enum rpc_tag_kind kind, int ok)
+/** Sends what has become durable, in stream order: the acks of the
+ *  batches at the head of the flight queue, one send at a time, then,
+ *  once the client half-closed and every batch is durable, the summary. */
+static void stream_pump(struct rpc_call *c)
 {
 	struct rpc_stream *st = c->st;
+	while (!st->dead && !st->sending && st->head && st->head->durable) {
+		struct rpc_flight *f = st->head;
+		st->head = f->next;
+		if (!st->head)
+			st->tail = NULL;
+		if (f->ack)
+			stream_send(c, &f->progress);
+		free(f);
+	}
+	if (!st->dead && !st->sending && !st->final_sent && st->half_closed &&
+	    !st->head)
+		stream_send(c, NULL);
+}
+
+/** Next step of a stream after batch t completed with `ok`. */
+static void stream_step(struct rpc_call *c, struct rpc_tag *t, int ok)
+{
+	struct rpc_stream *st = c->st;
+	enum rpc_tag_kind kind = t->kind;
 	c->pending--;
 	switch (kind) {
+	case T_FLIGHT: {
+		/* the tag is the flight's first member */
+		struct rpc_flight *f = (struct rpc_flight *)t;
+		f->durable = 1;
+		atomic_fetch_sub(&c->w->s->deferred, 1);
+		if (f->status)
+			stream_abort(c, GRPC_STATUS_UNAVAILABLE,
+				     "storage failure: not durable");
+		break;
+	}
 	case T_CLOSE:
 		if (c->cancelled && !st->final_sent) {
 			st->dead = 1;
@@ -1225,6 +1335,7 @@ static void stream_step(struct rpc_call *c, enum rpc_tag_kind kind, int ok)
 		}
 		if (!c->payload) {
 			st->half_closed = 1;
+			stream_flush(c, 0);
 			break;
 		}
 		stream_handle(c);
@@ -1239,13 +1350,7 @@ static void stream_step(struct rpc_call *c, enum rpc_tag_kind kind, int ok)
 	default:
 		break;
 	}
-	if (!st->dead && !st->sending && !st->final_sent) {
-		if (st->half_closed)
-			stream_send(c, 1);
-		else if (st->received && st->received % st->ack_every == 0 &&
-			 kind == T_RECV)
-			stream_send(c, 0);
-	}
+	stream_pump(c);
 	if (c->pending == 0)
 		call_free(c);
 }
@@ -1296,7 +1401,7 @@ static void *worker_main(void *arg)
 			break;
 		default:
 			if (c->st)
-				stream_step(c, t->kind, ev.success);
+				stream_step(c, t, ev.success);
 			break;
 		}
 	}

@@ -312,6 +312,47 @@ class TestRpcs(Base):
             timeout=5)
         self.assertGreater(got.entity.entity_id, 0)
 
+    def test_upsert_stream_acks_in_order_while_syncing(self):
+        # The worker goes on applying while earlier batches are syncing,
+        # so many batches are in flight: every ack_every boundary is still
+        # acknowledged exactly once, in stream order, counting exactly the
+        # records before it (refused ones included), and the summary comes
+        # after the last ack.
+        bad = {17, 18, 250}
+        n = 400
+
+        def gen():
+            for i in range(n):
+                if i in bad:
+                    yield pb.UpsertStreamRequest(record=rec(
+                        "inflight", str(i), birth_date="1980-13-45x"),
+                        sequence=1000 + i)
+                else:
+                    yield pb.UpsertStreamRequest(
+                        record=rec("inflight", str(i), given_name="F%d" % i,
+                                   family_name="Flight", birth_date="1972"),
+                        sequence=1000 + i, ack_every=1 if i == 0 else 0)
+        msgs = list(SERVER.stub.UpsertStream(gen(), timeout=60))
+        self.assertTrue(msgs[-1].HasField("summary"))
+        acks = [m.progress for m in msgs[:-1]]
+        self.assertTrue(all(m.HasField("progress") for m in msgs[:-1]))
+        self.assertEqual([a.received for a in acks], list(range(1, n + 1)))
+        for a in acks:
+            refused = len([i for i in bad if i < a.received])
+            self.assertEqual((a.accepted, a.failed),
+                             (a.received - refused, refused))
+            self.assertEqual(a.last_sequence, 999 + a.received)
+        t = msgs[-1].summary.totals
+        self.assertEqual((t.received, t.accepted, t.failed),
+                         (n, n - len(bad), len(bad)))
+        self.assertEqual([x.index for x in msgs[-1].summary.failures],
+                         sorted(bad))
+        for i in (0, 16, 19, 249, 251, n - 1):
+            got = SERVER.stub.GetEntity(pb.GetEntityRequest(
+                record_key=pb.RecordKey(source="inflight",
+                                        source_id=str(i))), timeout=5)
+            self.assertGreater(got.entity.entity_id, 0)
+
 
 class TestBadInput(Base):
     """Each bad request gets its status and changes nothing."""

@@ -513,6 +513,21 @@ static void test_storage_replay(void)
 	ok(system(cmd) == 0, "clean up");
 }
 
+/* What reconnu_upsert_batch_notify's callback saw (log thread). */
+struct batch_cb {
+	_Atomic int calls;
+	int status;
+	uint64_t lsn;
+};
+
+static void on_batch(void *ctx, uint64_t lsn, int status)
+{
+	struct batch_cb *c = ctx;
+	c->status = status;
+	c->lsn = lsn;
+	c->calls++;
+}
+
 /* reconnu_upsert_batch_nowait: the same state as one upsert at a time,
  * refused records reported per item without stopping the others, and the
  * log replays it. */
@@ -597,11 +612,31 @@ static void test_upsert_batch(void)
 	is_int(lsn3, 0, "and logs nothing");
 	is_int(reconnu_upsert_batch_nowait(NULL, items, 1, &lsn3),
 	       RECONNU_EINVAL, "no engine refused");
+	/* the notify form: one callback per logged batch, with its last
+	 * position; a batch that logs nothing gets none */
+	struct batch_cb cb = {0};
+	reconnu_batch_item two[2] = {{.rec = &recs[6]}, {.rec = &recs[N]}};
+	uint64_t lsn4 = 0;
+	is_int(reconnu_upsert_batch_notify(r, two, 2, &lsn4, on_batch, &cb), 0,
+	       "notify batch of one good, one bad record");
+	is_int(reconnu_wait_durable(r, lsn4), 0, "durable");
+	ok(lsn4 == lsn2 + 2 && two[0].rc == 0 && two[1].rc == RECONNU_EINVAL,
+	   "one record logged");
+	reconnu_batch_item bad = {.rec = &recs[N]};
+	uint64_t lsn5 = 1;
+	is_int(reconnu_upsert_batch_notify(r, &bad, 1, &lsn5, on_batch, &cb), 0,
+	       "notify batch of a refused record");
+	is_int(lsn5, 0, "logs nothing");
+	static reconnu_batch_item many[RECONNU_BATCH_MAX + 1];
+	is_int(reconnu_upsert_batch_notify(r, many, RECONNU_BATCH_MAX + 1,
+					   &lsn5, on_batch, &cb),
+	       RECONNU_EINVAL, "more than RECONNU_BATCH_MAX refused");
 	graph_view(r, N, want, sizeof(want));
 	reconnu_close(r);
-
+	ok(cb.calls == 1 && cb.status == 0 && cb.lsn == lsn4,
+	   "callback once, durable, with the batch's position");
 	is_int(reconnu_open_storage(NULL, &st, &r, &info), 0, "reopen");
-	is_int(info.replayed, N + 1, "every accepted record replayed");
+	is_int(info.replayed, N + 2, "every accepted record replayed");
 	graph_view(r, N, got, sizeof(got));
 	is_str(got, want, "same entities, versions and aliases after replay");
 	reconnu_close(r);

@@ -236,15 +236,17 @@ static void test_append_batch(void)
 	struct wal_item it[N];
 	for (int i = 0; i < N; i++) {
 		uint64_t lsn = 4 + (uint64_t)i;
-		it[i] = (struct wal_item){(uint8_t)lsn, bufs[i],
-					  payload_of(lsn, bufs[i])};
+		it[i] = (struct wal_item){.type = (uint8_t)lsn,
+					  .payload = bufs[i],
+					  .len = payload_of(lsn, bufs[i])};
 	}
 	uint64_t last = 0;
 	is_int(wal_append_batch(w, it, N, &last), 0, "batch of 40 queued");
 	is_int(last, 3 + N, "batch got the next 40 LSNs");
 	is_int(wal_append_batch(w, it, 0, &last), 0, "empty batch: no-op");
 	is_int(last, 3 + N, "empty batch leaves *last_lsn alone");
-	struct wal_item huge[2] = {it[0], {1, bufs[0], (16u << 20) + 1}};
+	struct wal_item huge[2] = {
+	    it[0], {.type = 1, .payload = bufs[0], .len = (16u << 20) + 1}};
 	is_int(wal_append_batch(w, huge, 2, &last), -EMSGSIZE,
 	       "an item over the frame cap refuses the whole batch");
 	struct wal_stats st;
@@ -461,6 +463,45 @@ static void on_durable(void *ctx, uint64_t lsn, int status)
 			atomic_store(&c->max_ok_lsn, lsn);
 	} else {
 		c->failed++;
+	}
+}
+
+/* wal_append_batch callbacks: an item's cb runs once, with its LSN, once
+ * durable; a failed sync calls it with the error and never with 0. */
+static void test_append_batch_callbacks(void)
+{
+	for (int fail = 0; fail < 2; fail++) {
+		char dir[300], err[512];
+		struct wal *w;
+		struct got g;
+		struct cbrec c = {0};
+		new_dir(dir, sizeof(dir));
+		open_dir(dir, 0, &w, &g, NULL, err);
+		fill(w, 2, 1);
+		if (fail)
+			wal_errinj_set(w, WAL_ERRINJ_FSYNC_EIO, -1, 0);
+		uint8_t buf[64] = {0};
+		struct wal_item it[10];
+		for (int i = 0; i < 10; i++)
+			it[i] = (struct wal_item){9, buf, 10, NULL, NULL};
+		it[4].cb = it[9].cb = on_durable;
+		it[4].cb_ctx = it[9].cb_ctx = &c;
+		uint64_t last = 0;
+		is_int(wal_append_batch(w, it, 10, &last), 0,
+		       "batch with callbacks queued");
+		int wrc = wal_wait(w, last);
+		if (fail)
+			wal_errinj_set(w, WAL_ERRINJ_FSYNC_EIO, 0, 0);
+		wal_close(w);
+		if (!fail) {
+			ok(wrc == 0 && c.ok == 2 && c.failed == 0 &&
+			       c.max_ok_lsn == last && last == 12,
+			   "durable batch: both callbacks once, last LSN");
+		} else {
+			ok(wrc == -EIO && c.ok == 0 && c.failed == 2,
+			   "failed sync: callbacks see the error, never 0");
+		}
+		rm_rf(dir);
 	}
 }
 
@@ -1045,6 +1086,7 @@ int main(void)
 	test_crc();
 	test_basic();
 	test_append_batch();
+	test_append_batch_callbacks();
 	static struct sim fast;
 	sim_init(&fast, -1);
 	open_io = &fast.io;
