@@ -338,14 +338,6 @@ static size_t rec_keys(const struct store_rec *r, uint64_t *keys)
 	/* the birth date alone: some thirty records a day among a million,
 	 * a narrow list that survives typos in every name */
 	key_add(keys, &n, 'b', dob, NULL);
-	/* birth date with both initials, order-free: survives typos inside
-	 * both names */
-	if (dob[0] && *r->given && *r->family) {
-		int lt = r->given[0] < r->family[0];
-		char in[3] = {lt ? r->given[0] : r->family[0],
-			      lt ? r->family[0] : r->given[0], 0};
-		key_add(keys, &n, 'k', dob, in);
-	}
 	/* phonetic name pair, order-free (swapped names block together) */
 	if (*r->given_phon && *r->family_phon) {
 		int lt = strcmp(r->given_phon, r->family_phon) < 0;
@@ -357,7 +349,6 @@ static size_t rec_keys(const struct store_rec *r, uint64_t *keys)
 		key_add(keys, &n, 'd', r->family, a->postcode);
 		key_add(keys, &n, 'f', r->given, a->postcode);
 		key_add(keys, &n, 'g', dob[0] ? dob : "", a->postcode);
-		key_add(keys, &n, 'j', dob[0] ? dob : "", a->city);
 		key_add(keys, &n, 'h', r->family_phon, a->city);
 		key_add(keys, &n, 's', a->line, a->postcode);
 		/* phonetic names with the place: survive a typo in a name and
