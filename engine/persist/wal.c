@@ -1299,6 +1299,20 @@ fail:
 	return rc;
 }
 
+/* Queues the numbered frames head..tail for the log thread, waking it when
+ * the queue was empty. Caller holds w->mu. */
+static void enqueue_locked(struct wal *w, struct wal_frame *head,
+			   struct wal_frame *tail)
+{
+	if (w->tail) {
+		w->tail->next = head;
+	} else {
+		w->head = head;
+		pthread_cond_signal(&w->wake);
+	}
+	w->tail = tail;
+}
+
 int wal_append(struct wal *w, uint8_t type, const void *payload, size_t len,
 	       wal_durable_fn cb, void *cb_ctx, uint64_t *lsn)
 {
@@ -1324,13 +1338,7 @@ int wal_append(struct wal *w, uint8_t type, const void *payload, size_t len,
 		return err ? err : -ESHUTDOWN;
 	}
 	f->lsn = w->next_lsn++;
-	if (w->tail) {
-		w->tail->next = f;
-	} else {
-		w->head = f;
-		pthread_cond_signal(&w->wake);
-	}
-	w->tail = f;
+	enqueue_locked(w, f, f);
 	if (lsn)
 		*lsn = f->lsn;
 	pthread_mutex_unlock(&w->mu);
@@ -1382,13 +1390,7 @@ int wal_append_batch(struct wal *w, const struct wal_item *items, size_t n,
 	}
 	for (struct wal_frame *f = head; f; f = f->next)
 		f->lsn = w->next_lsn++;
-	if (w->tail) {
-		w->tail->next = head;
-	} else {
-		w->head = head;
-		pthread_cond_signal(&w->wake);
-	}
-	w->tail = tail;
+	enqueue_locked(w, head, tail);
 	if (last_lsn)
 		*last_lsn = tail->lsn;
 	pthread_mutex_unlock(&w->mu);
