@@ -1,5 +1,6 @@
 /* image — store and graph as snapshot items; see image.h. */
 #include "image.h"
+#include "le.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -7,34 +8,40 @@
 
 enum { FRAME = 5, EDGE = 9, REC_HEAD = 24, ENT_HEAD = 40 };
 
-/* ---- little-endian packing ------------------------------------------- */
+/* ---- little-endian packing (le.h), as cursors ------------------------- */
 
 static uint8_t *le32(uint8_t *p, uint32_t v)
 {
-	for (int i = 0; i < 4; i++)
-		*p++ = (uint8_t)(v >> (8 * i));
-	return p;
+	le_put32(p, v);
+	return p + 4;
 }
 
 static uint8_t *le64(uint8_t *p, uint64_t v)
 {
-	for (int i = 0; i < 8; i++)
-		*p++ = (uint8_t)(v >> (8 * i));
-	return p;
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
+	le_put64(p, v);
+	return p + 8;
 }
 
 /* ---- items in memory ---------------------------------------------- */
+
+/* Makes room for need bytes in b (doubling from 64 KiB); on ENOMEM sets
+ * b->err and returns -1, b unchanged otherwise. */
+static int items_grow(struct image_items *b, size_t need)
+{
+	if (need <= b->cap)
+		return 0;
+	size_t cap = b->cap ? b->cap : 1 << 16;
+	while (cap < need)
+		cap *= 2;
+	uint8_t *p = realloc(b->p, cap);
+	if (!p) {
+		b->err = -ENOMEM;
+		return -1;
+	}
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
 
 /* Room for one item of n bytes; returns where its payload goes, or NULL
  * (b->err set). */
@@ -46,18 +53,8 @@ static uint8_t *item_begin(struct image_items *b, uint8_t kind, size_t n)
 		b->err = -EFBIG;
 		return NULL;
 	}
-	if (b->n + FRAME + n > b->cap) {
-		size_t cap = b->cap ? b->cap : 1 << 16;
-		while (cap < b->n + FRAME + n)
-			cap *= 2;
-		uint8_t *p = realloc(b->p, cap);
-		if (!p) {
-			b->err = -ENOMEM;
-			return NULL;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
+	if (items_grow(b, b->n + FRAME + n))
+		return NULL;
 	uint8_t *f = b->p + b->n;
 	f[0] = kind;
 	le32(f + 1, (uint32_t)n);
@@ -85,7 +82,7 @@ int image_items_flush(struct image_items *b,
 {
 	int rc = b->err;
 	for (size_t off = 0; !rc && off < b->n;) {
-		uint32_t n = rd32(b->p + off + 1);
+		uint32_t n = le_get32(b->p + off + 1);
 		rc = put(ctx, b->p[off], b->p + off + FRAME, n);
 		off += FRAME + n;
 	}
@@ -106,18 +103,8 @@ static void items_move(struct image_items *out, struct image_items *b)
 		out->err = b->err;
 	if (!b->n || out->err)
 		goto done;
-	if (out->n + b->n > out->cap) {
-		size_t cap = out->cap ? out->cap : 1 << 16;
-		while (cap < out->n + b->n)
-			cap *= 2;
-		uint8_t *p = realloc(out->p, cap);
-		if (!p) {
-			out->err = -ENOMEM;
-			goto done;
-		}
-		out->p = p;
-		out->cap = cap;
-	}
+	if (items_grow(out, out->n + b->n))
+		goto done;
 	memcpy(out->p + out->n, b->p, b->n);
 	out->n += b->n;
 	out->records += b->records;
@@ -302,7 +289,7 @@ int image_load_edges(struct image_loader *l, const void *pv, uint32_t n,
 	const uint8_t *p = pv;
 	if (n < REC_HEAD)
 		return -EBADMSG;
-	uint32_t id = rd32(p), ne = rd32(p + 20);
+	uint32_t id = le_get32(p), ne = le_get32(p + 20);
 	if (id == STORE_NONE || ne > (n - REC_HEAD) / EDGE)
 		return -EBADMSG;
 	if (ne > l->cap) {
@@ -317,8 +304,8 @@ int image_load_edges(struct image_loader *l, const void *pv, uint32_t n,
 	}
 	const uint8_t *q = p + REC_HEAD;
 	for (uint32_t i = 0; i < ne; i++, q += EDGE) {
-		uint32_t w = rd32(q + 4);
-		l->edges[i].other = rd32(q);
+		uint32_t w = le_get32(q + 4);
+		l->edges[i].other = le_get32(q);
 		memcpy(&l->edges[i].weight, &w, 4);
 		l->edges[i].kind = q[8];
 		if (q[8] != GRAPH_LINK && q[8] != GRAPH_POSSIBLE)
@@ -330,8 +317,8 @@ int image_load_edges(struct image_loader *l, const void *pv, uint32_t n,
 	*out = (struct image_rec){.img = q,
 				  .n = n - (uint32_t)(q - p),
 				  .id = id,
-				  .created = rd64(p + 4),
-				  .seq = rd64(p + 12)};
+				  .created = le_get64(p + 4),
+				  .seq = le_get64(p + 12)};
 	l->records++;
 	return 0;
 }
@@ -370,9 +357,9 @@ int image_load_entity(struct image_loader *l, const void *pv, uint32_t n)
 	const uint8_t *p = pv;
 	if (n < ENT_HEAD)
 		return -EBADMSG;
-	uint64_t id = rd64(p), ver = rd64(p + 8), cop = rd64(p + 16),
-		 chop = rd64(p + 24);
-	uint32_t nm = rd32(p + 32), na = rd32(p + 36);
+	uint64_t id = le_get64(p), ver = le_get64(p + 8),
+		 cop = le_get64(p + 16), chop = le_get64(p + 24);
+	uint32_t nm = le_get32(p + 32), na = le_get32(p + 36);
 	if (!nm || (uint64_t)nm * 4 + (uint64_t)na * 8 != n - ENT_HEAD)
 		return -EBADMSG;
 	/* members and aliases are not aligned in the item: copy them */
@@ -383,9 +370,9 @@ int image_load_entity(struct image_loader *l, const void *pv, uint32_t n)
 	int rc = m && a ? 0 : -ENOMEM;
 	const uint8_t *q = p + ENT_HEAD;
 	for (uint32_t i = 0; !rc && i < nm; i++, q += 4)
-		m[i] = rd32(q);
+		m[i] = le_get32(q);
 	for (uint32_t i = 0; !rc && i < na; i++, q += 8)
-		a[i] = rd64(q);
+		a[i] = le_get64(q);
 	if (!rc) {
 		rc = graph_restore_entity(l->g, id, ver, cop, chop, m, nm, a,
 					  na);
