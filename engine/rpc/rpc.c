@@ -3,9 +3,8 @@
  *
  * Calls. Every method is registered; each worker keeps exactly one armed
  * request per method on its own completion queue (plus one unregistered
- * request that answers UNIMPLEMENTED). When a stream arrives the worker arms
- * a replacement first, then runs it; a unary call is answered first and its
- * replacement armed after the reply batch has started:
+ * request that answers UNIMPLEMENTED). When a call arrives the worker arms
+ * a replacement first, then runs the call:
  *
  *   unary:   ARMED --new--> [decode, engine, encode] --one batch-->
  *            (SEND_INITIAL_METADATA, SEND_MESSAGE, SEND_STATUS,
@@ -1364,27 +1363,16 @@ static void on_new(struct rpc_call *c, int ok)
 		call_free(c);
 		return;
 	}
-	struct rpc_worker *w = c->w;
-	enum rpc_method m = c->method;
+	call_arm(c->w, c->method);
 	clock_gettime(CLOCK_MONOTONIC, &c->t0);
-	if (m == M_UNKNOWN || methods[m].streaming) {
-		call_arm(w, m);
-		if (m == M_UNKNOWN) {
-			c->deadline = c->details.deadline;
-			reply(c, NULL, GRPC_STATUS_UNIMPLEMENTED,
-			      "unknown method");
-		} else {
-			stream_begin(c);
-		}
-		return;
+	if (c->method == M_UNKNOWN) {
+		c->deadline = c->details.deadline;
+		reply(c, NULL, GRPC_STATUS_UNIMPLEMENTED, "unknown method");
+	} else if (methods[c->method].streaming) {
+		stream_begin(c);
+	} else {
+		unary_run(c);
 	}
-	/* A unary reply is sent before the replacement is armed: arming
-	 * (an allocation and a request under gRPC's server lock) is then off
-	 * the caller's latency. A call arriving meanwhile waits in gRPC's
-	 * queue of unmatched calls, or is matched on another worker. c may
-	 * be freed by unary_run. */
-	unary_run(c);
-	call_arm(w, m);
 }
 
 static void *worker_main(void *arg)
