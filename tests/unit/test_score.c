@@ -406,6 +406,26 @@ int main(void)
 		store_rec_delete(mb);
 	}
 
+	/* an exact birth date with one agreeing name links (fake_1000 and
+	 * FEBRL drop or scramble the other name); a disagreeing family
+	 * name (a namesake born the same day, or a married name) leaves it
+	 * below review */
+	{
+		struct store_rec *b1 = rec(NULL, "Dean", "2015-03-03", NULL,
+					   NULL);
+		struct store_rec *b2 = rec("Evie", "Dean", "2015-03-03", NULL,
+					   NULL);
+		struct store_rec *b3 = rec("Evie", "Hall", "2015-03-03", NULL,
+					   NULL);
+		ok(score_probability(score_pair(&m, nn, b1, b2, NULL)) > 0.96,
+		   "family name and exact birth date: a match");
+		ok(score_probability(score_pair(&m, nn, b2, b3, NULL)) < 0.9,
+		   "with another family name: not even a possible match");
+		store_rec_delete(b1);
+		store_rec_delete(b2);
+		store_rec_delete(b3);
+	}
+
 	/* one field of a date keyed wrong whole: far, as a two-digit typo,
 	 * yet still a never-match (the digits are three edits apart) */
 	{
