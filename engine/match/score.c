@@ -34,7 +34,7 @@ static const struct mu defaults[SCORE_NATTR][8] = {
 			  {SCORE_CLOSE, 0.08, 0.004},
 			  {SCORE_FAR, 0.04, 0.02},
 			  {SCORE_DIFFERENT, 0.02, 0.95}},
-	[SCORE_BIRTH] = {{SCORE_EXACT, 0.84, 0.0002},
+	[SCORE_BIRTH] = {{SCORE_EXACT, 0.83, 0.0002},
 			 {SCORE_CLOSE, 0.09, 0.002},
 			 {SCORE_FAR, 0.03, 0.004},
 			 {SCORE_PARTIAL, 0.03, 0.03},
