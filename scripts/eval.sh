@@ -2,9 +2,10 @@
 # Runs Reconnu's evaluation suite and writes its report:
 #   1. builds reconnu-eval and reconnu-datagen (Release) in its own build
 #      directory ($BUILD, default build-eval);
-#   2. generates two sets with fixed seeds: 20,000 persons (datagen-20k)
-#      and 8,000 persons with half of the Russian, Chinese and Korean
-#      records written in Cyrillic, Han or Hangul (datagen-xscript);
+#   2. generates two sets with fixed seeds (tests/eval/generated_sets.py):
+#      20,000 persons (datagen-20k) and 8,000 persons with half of the
+#      Russian, Chinese and Korean records written in Cyrillic, Han or
+#      Hangul (datagen-xscript);
 #   3. scores every set: FEBRL 1-4, fake_1000, NCVR, RLdata10000 from the
 #      shared labelled data ($DATA, default ../shared/data) and the two
 #      generated ones, each with a threshold sweep;
@@ -39,12 +40,6 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p docs/eval
 
-echo "== generated sets =="
-"$GEN" --persons 20000 --seed 20240601 --freq-dir "$DATA/febrl_freq_tables" \
-       --out "$work/datagen-20k.csv"
-"$GEN" --persons 8000 --seed 20240602 --scripts-rate 0.5 \
-       --out "$work/datagen-xscript.csv"
-
 # name, then the reconnu-eval arguments that load it
 SETS=(
   "febrl1|--preset febrl1"
@@ -54,9 +49,14 @@ SETS=(
   "fake1000|--preset fake1000"
   "ncvr5000-ocp20|--preset ncvr5000-ocp20"
   "rldata10000|--preset rldata10000"
-  "datagen-20k|--preset datagen $work/datagen-20k.csv"
-  "datagen-xscript|--preset datagen-xscript $work/datagen-xscript.csv"
 )
+
+# the generated sets, defined once in tests/eval/generated_sets.py (the CI
+# floors score the same ones)
+echo "== generated sets =="
+while read -r name preset csv; do
+  SETS+=("$name|--preset $preset $csv")
+done < <(python3 tests/eval/generated_sets.py "$GEN" "$DATA" "$work")
 
 echo "== evaluation =="
 for s in "${SETS[@]}"; do

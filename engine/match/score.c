@@ -34,9 +34,9 @@ static const struct mu defaults[SCORE_NATTR][8] = {
 			  {SCORE_CLOSE, 0.08, 0.004},
 			  {SCORE_FAR, 0.04, 0.02},
 			  {SCORE_DIFFERENT, 0.02, 0.95}},
-	[SCORE_BIRTH] = {{SCORE_EXACT, 0.84, 0.0008},
+	[SCORE_BIRTH] = {{SCORE_EXACT, 0.83, 0.0002},
 			 {SCORE_CLOSE, 0.09, 0.002},
-			 {SCORE_FAR, 0.02, 0.008},
+			 {SCORE_FAR, 0.03, 0.004},
 			 {SCORE_PARTIAL, 0.03, 0.03},
 			 {SCORE_DIFFERENT, 0.02, 0.96}},
 	[SCORE_GENDER] = {{SCORE_EXACT, 0.97, 0.5},
@@ -48,10 +48,10 @@ static const struct mu defaults[SCORE_NATTR][8] = {
 	[SCORE_PHONE] = {{SCORE_EXACT, 0.6, 0.0005},
 			 {SCORE_CLOSE, 0.06, 0.002},
 			 {SCORE_DIFFERENT, 0.34, 0.99}},
-	[SCORE_POSTCODE] = {{SCORE_EXACT, 0.8, 0.05},
+	[SCORE_POSTCODE] = {{SCORE_EXACT, 0.8, 0.02},
 			    {SCORE_CLOSE, 0.08, 0.01},
 			    {SCORE_DIFFERENT, 0.12, 0.93}},
-	[SCORE_CITY] = {{SCORE_EXACT, 0.8, 0.06},
+	[SCORE_CITY] = {{SCORE_EXACT, 0.8, 0.025},
 			{SCORE_CLOSE, 0.1, 0.01},
 			{SCORE_DIFFERENT, 0.1, 0.93}},
 	[SCORE_STREET] = {{SCORE_EXACT, 0.72, 0.002},
@@ -585,7 +585,28 @@ static enum score_level cmp_birth(const struct store_rec *ra,
 	 * more likely one person's date mistyped than a stranger's */
 	char sa[16], sb[16];
 	int d = sim_osa(birth8(ra, sa), 8, birth8(rb, sb), 8, 2);
-	return d <= 1 ? SCORE_CLOSE : d <= 2 ? SCORE_FAR : SCORE_DIFFERENT;
+	if (d <= 1)
+		return SCORE_CLOSE;
+	if (d <= 2)
+		return SCORE_FAR;
+	/* one field keyed wrong whole (1981-09-23 / 2008-09-23): two of
+	 * the three agree; far, as a two-digit typo */
+	int same = (a->year == b->year) + (a->month == b->month) +
+		   (a->day == b->day);
+	return same == 2 ? SCORE_FAR : SCORE_DIFFERENT;
+}
+
+/* Full birth dates more than a typo apart: three or more edits between
+ * their digits YYYYMMDD, day and month swapped excepted. A field keyed
+ * wrong whole is FAR evidence in cmp_birth but still another date here:
+ * never-match stays the rule score.h states. */
+static int birth_never(const struct store_rec *ra, const struct store_rec *rb)
+{
+	const struct norm_date *a = &ra->birth, *b = &rb->birth;
+	if (a->year == b->year && a->month == b->day && a->day == b->month)
+		return 0;
+	char sa[16], sb[16];
+	return sim_osa(birth8(ra, sa), 8, birth8(rb, sb), 8, 2) > 2;
 }
 
 /* One mailbox with and without a "+tag" ("anna+shop@x.ru" / "anna@x.ru"):
@@ -634,7 +655,13 @@ static struct cmp cmp_lists(const char *const *a, size_t na,
 					s = sim_jaro_winkler(x, lx, y, ly);
 				if (ax && ay && ax - x == ay - y &&
 				    !memcmp(x, y, (size_t)(ax - x)))
-					l = SCORE_PARTIAL; /* same local part */
+					/* same local part: a typo in the
+					 * domain is one mailbox, another
+					 * provider a namesake's */
+					l = sim_osa(ax, strlen(ax), ay,
+						    strlen(ay), 1) <= 1
+						? SCORE_CLOSE
+						: SCORE_PARTIAL;
 				else if (ax && ay && !strcmp(ax, ay) &&
 					 (sim_osa(x, (size_t)(ax - x), y,
 						  (size_t)(ay - y), 1) <= 1 ||
@@ -756,6 +783,48 @@ static enum score_level street_spaceless(const char *x, const char *y,
 	return sim_jaro_winkler(a, na, b, nb) >= 0.92 ? SCORE_CLOSE : l;
 }
 
+/* Distinct space-separated tokens of s (up to SIM_TOKENS_MAX, as
+ * sim_token_set counts them). */
+static size_t distinct_tokens(const char *s)
+{
+	const char *tok[SIM_TOKENS_MAX];
+	size_t len[SIM_TOKENS_MAX], n = 0;
+	while (*s && n < SIM_TOKENS_MAX) {
+		while (*s == ' ')
+			s++;
+		const char *t = s;
+		while (*s && *s != ' ')
+			s++;
+		size_t l = (size_t)(s - t), i = 0;
+		if (!l)
+			break;
+		while (i < n && !(len[i] == l && !memcmp(tok[i], t, l)))
+			i++;
+		if (i == n) {
+			tok[n] = t;
+			len[n++] = l;
+		}
+	}
+	return n;
+}
+
+/* Street lines below the token-set bands: one line a part of the other
+ * ("297 irrigation farm" in "297 discovery street irrigation farm", a
+ * line cut short by an export) is close, or far when the shorter keeps
+ * a single word ("95" of "95 grylls crescent"): no evidence either way.
+ * Else different (neighbours share a street name, not the whole line).
+ * s is their token-set similarity. */
+static enum score_level street_partial(const char *x, const char *y,
+				       double s)
+{
+	size_t nx = distinct_tokens(x), ny = distinct_tokens(y);
+	size_t lo = nx < ny ? nx : ny;
+	size_t shared = (size_t)(s * (double)(nx + ny) / 2.0 + 0.5);
+	if (lo && shared >= lo)
+		return lo >= 2 ? SCORE_CLOSE : SCORE_FAR;
+	return SCORE_DIFFERENT;
+}
+
 /* Addresses: best postcode, city and street agreement over all pairs. */
 static void cmp_addrs(const struct store_rec *a, const struct store_rec *b,
 		      struct cmp *pc, struct cmp *city, struct cmp *street)
@@ -806,6 +875,9 @@ static void cmp_addrs(const struct store_rec *a, const struct store_rec *b,
 					c.level = SCORE_EXACT;
 				else if (s >= 0.6)
 					c.level = SCORE_CLOSE;
+				else
+					c.level = street_partial(x->line,
+								 y->line, s);
 				if (c.level > SCORE_CLOSE)
 					c.level = street_spaceless(x->line,
 								   y->line,
@@ -823,6 +895,8 @@ static void cmp_addrs(const struct store_rec *a, const struct store_rec *b,
  * Corroborating evidence is not independent: a household shares its
  * address, often an email and a home phone. ws = {email, phone, postcode,
  * city, street} weights, adjusted in place:
+ *  - a postcode names its town: when both agree, the weaker of the two
+ *    counts half;
  *  - within the address, the stronger of street and postcode + city
  *    counts in full and the weaker half; a different street cancels the
  *    agreement of postcode and city (neighbours, not one person);
@@ -842,6 +916,12 @@ static void corroborate(double *ws)
 			*pc = 0;
 		if (*city > 0)
 			*city = 0;
+	}
+	if (*pc > 0 && *city > 0) {
+		if (*pc < *city)
+			*pc *= 0.5;
+		else
+			*city *= 0.5;
 	}
 	double place = (*pc > 0 ? *pc : 0) + (*city > 0 ? *city : 0);
 	if (*street > 0 && *street >= place) {
@@ -877,7 +957,7 @@ int score_never_match(const struct store_rec *a, const struct store_rec *b)
 	const struct norm_date *x = &a->birth, *y = &b->birth;
 	/* typists hit one or two digits (SCORE_FAR); three is another date */
 	if (x->year && x->month && x->day && y->year && y->month && y->day &&
-	    cmp_birth(a, b) == SCORE_DIFFERENT)
+	    birth_never(a, b))
 		return 1;
 	/* "different" means some pair of one type and none closer than one
 	 * edit; never-match wants every such pair three or more apart */

@@ -6,11 +6,9 @@ usage: check_f1.py --eval PATH/reconnu-eval --data-root DIR [--weights estimate]
 
 Each PRESET is run as `reconnu-eval --preset PRESET --data-root DIR --json`;
 the check passes when its pairwise F1 is at least FLOOR. With --datagen
-PATH/reconnu-datagen two generated presets exist as well, made as
-scripts/eval.sh makes them: "datagen-20k" (20,000 persons, seed 20240601)
-and "datagen-xscript" (8,000 persons, seed 20240602, half of the Russian,
-Chinese and Korean persons' records in their own script). Ends with the plain
-line "N passed, N failed". Exits 77 (ctest SKIP_RETURN_CODE) when the data
+PATH/reconnu-datagen the generated sets of generated_sets.py are presets as
+well ("datagen-20k", "datagen-xscript"), made as scripts/eval.sh makes them.
+Ends with the plain line "N passed, N failed". Exits 77 (ctest SKIP_RETURN_CODE) when the data
 root is missing, 1 when a check failed, 0 otherwise.
 """
 import argparse
@@ -20,13 +18,7 @@ import subprocess
 import sys
 import tempfile
 
-GENERATED = {
-    "datagen-20k": ("datagen", ["--persons", "20000", "--seed", "20240601",
-                                "--freq-dir", "{root}/febrl_freq_tables"]),
-    "datagen-xscript": ("datagen-xscript",
-                        ["--persons", "8000", "--seed", "20240602",
-                         "--scripts-rate", "0.5"]),
-}
+from generated_sets import SETS as GENERATED, generate
 
 
 def main():
@@ -53,11 +45,8 @@ def main():
         if preset in GENERATED:
             if not a.datagen:
                 ap.error(f"{preset} needs --datagen")
-            eval_preset, gen_args = GENERATED[preset]
             out = os.path.join(tmp.name, preset + ".csv")
-            gen = [a.datagen] + [x.format(root=a.data_root) for x in gen_args]
-            subprocess.run(gen + ["--out", out], check=True,
-                           capture_output=True)
+            eval_preset = generate(a.datagen, preset, a.data_root, out)
             cmd = [a.eval, "--preset", eval_preset, out, "--data-root",
                    a.data_root, "--json", "--weights", a.weights]
         p = subprocess.run(cmd, capture_output=True, text=True)

@@ -58,10 +58,12 @@ static const char *const pool_line[] = {"12 Main Street",
 					"Flat 2 10 Downing Street",
 					"10 Downing Street",
 					"PO Box 77",
+					"10",
+					"10 Downing Street Westminster",
 					""};
 static const char *const pool_dob[] = {
     "1970-03-04", "1970-04-03", "1970-03-05", "1970",
-    "1971-03-04", "1980-02-30", "1980-03-20", ""};
+    "1971-03-04", "1980-02-30", "1980-03-20", "1995-03-04", ""};
 
 static unsigned long long lcg_state = 42;
 static unsigned rnd(unsigned n)
@@ -328,6 +330,122 @@ int main(void)
 		is_int(level_of(&ex, SCORE_STREET), want[i], lines[i][1]);
 		store_rec_delete(x);
 		store_rec_delete(y);
+	}
+
+	/* a line that is part of the other (an export cut it short) is
+	 * close; a bare house number against a line says nothing */
+	const char *parts[][2] = {
+	    {"297 discovery street irrigation farm", "297 irrigation farm"},
+	    {"95 grylls crescent", "95"},
+	    {"18 wilga place", "575 tepper circuit"}};
+	const enum score_level want_part[] = {SCORE_CLOSE, SCORE_FAR,
+					      SCORE_DIFFERENT};
+	for (int i = 0; i < 3; i++) {
+		reconnu_address a1 = {.line1 = parts[i][0], .country = "AU"};
+		reconnu_address a2 = a1;
+		a2.line1 = parts[i][1];
+		reconnu_record r1 = {.given_name = "Amber",
+				     .family_name = "Pamplin",
+				     .addresses = &a1,
+				     .n_addresses = 1};
+		reconnu_record r2 = r1;
+		r2.addresses = &a2;
+		store_rec_build(&r1, 0, &x, msg, sizeof(msg));
+		store_rec_build(&r2, 0, &y, msg, sizeof(msg));
+		score_pair(&m, nn, x, y, &ex);
+		is_int(level_of(&ex, SCORE_STREET), want_part[i], parts[i][1]);
+		store_rec_delete(x);
+		store_rec_delete(y);
+	}
+
+	/* a postcode names its town: agreeing on both counts the weaker
+	 * half, so a shared place is not counted twice */
+	{
+		reconnu_address a1 = {.postcode = "28906", .city = "Murphy",
+				      .country = "US"};
+		reconnu_record r1 = {.given_name = "Ruth",
+				     .family_name = "Mccune",
+				     .addresses = &a1,
+				     .n_addresses = 1};
+		reconnu_record r2 = r1;
+		r2.family_name = "Natsch";
+		store_rec_build(&r1, 0, &x, msg, sizeof(msg));
+		store_rec_build(&r2, 0, &y, msg, sizeof(msg));
+		score_pair(&m, nn, x, y, &ex);
+		double wpc = 0, wcity = 0;
+		for (int i = 0; i < ex.n; i++) {
+			if (ex.f[i].attr == SCORE_POSTCODE)
+				wpc = ex.f[i].weight;
+			if (ex.f[i].attr == SCORE_CITY)
+				wcity = ex.f[i].weight;
+		}
+		double full_pc = m.weight[SCORE_POSTCODE][SCORE_EXACT],
+		       full_city = m.weight[SCORE_CITY][SCORE_EXACT];
+		double strong = full_pc > full_city ? full_pc : full_city,
+		       weak = full_pc > full_city ? full_city : full_pc;
+		ok(fabs(wpc + wcity - (strong + weak / 2)) < 1e-9,
+		   "postcode and city: the weaker counts half");
+		store_rec_delete(x);
+		store_rec_delete(y);
+	}
+
+	/* one mailbox with a mistyped domain is close; the same local part
+	 * at another provider is only partial (a namesake's address) */
+	const char *mails[][2] = {
+	    {"harley.rose50@sawyer-lin.org", "harley.rose50@sawyer-lin.orng"},
+	    {"mkang@gmail.com", "mkang@hanmail.net"}};
+	const enum score_level want_mail[] = {SCORE_CLOSE, SCORE_PARTIAL};
+	for (int i = 0; i < 2; i++) {
+		struct store_rec *ma = rec("Harley", "Rose", NULL, mails[i][0],
+					   NULL);
+		struct store_rec *mb = rec("Harley", "Rose", NULL, mails[i][1],
+					   NULL);
+		score_pair(&m, nn, ma, mb, &ex);
+		is_int(level_of(&ex, SCORE_EMAIL), want_mail[i], mails[i][1]);
+		store_rec_delete(ma);
+		store_rec_delete(mb);
+	}
+
+	/* an exact birth date with one agreeing name links (fake_1000 and
+	 * FEBRL drop or scramble the other name); a disagreeing family
+	 * name (a namesake born the same day, or a married name) leaves it
+	 * below review */
+	{
+		struct store_rec *b1 = rec(NULL, "Dean", "2015-03-03", NULL,
+					   NULL);
+		struct store_rec *b2 = rec("Evie", "Dean", "2015-03-03", NULL,
+					   NULL);
+		struct store_rec *b3 = rec("Evie", "Hall", "2015-03-03", NULL,
+					   NULL);
+		ok(score_probability(score_pair(&m, nn, b1, b2, NULL)) > 0.96,
+		   "family name and exact birth date: a match");
+		ok(score_probability(score_pair(&m, nn, b2, b3, NULL)) < 0.9,
+		   "with another family name: not even a possible match");
+		store_rec_delete(b1);
+		store_rec_delete(b2);
+		store_rec_delete(b3);
+	}
+
+	/* one field of a date keyed wrong whole: far, as a two-digit typo,
+	 * yet still a never-match (the digits are three edits apart) */
+	{
+		struct store_rec *y1 = rec("Andre", "Schreiber", "1981-09-23",
+					   NULL, NULL);
+		struct store_rec *y2 = rec("Andre", "Schreiber", "2008-09-23",
+					   NULL, NULL);
+		struct store_rec *y3 = rec("Andre", "Schreiber", "2008-10-23",
+					   NULL, NULL);
+		score_pair(&m, nn, y1, y2, &ex);
+		is_int(level_of(&ex, SCORE_BIRTH), SCORE_FAR,
+		       "only the year differs: far");
+		ok(score_never_match(y1, y2),
+		   "a year replaced is still another date");
+		score_pair(&m, nn, y1, y3, &ex);
+		is_int(level_of(&ex, SCORE_BIRTH), SCORE_DIFFERENT,
+		       "year and month differ: different");
+		store_rec_delete(y1);
+		store_rec_delete(y2);
+		store_rec_delete(y3);
 	}
 
 	/* Revised Romanization against the customary spelling */

@@ -463,6 +463,10 @@ static void usage(FILE *f)
 		"negatives,\n"
 		"                       each with its per-attribute "
 		"explanation\n"
+		"  --dump-pairs FILE    every scored pair (candidates, pairs in "
+		"an entity,\n"
+		"                       missed true pairs) with truth and "
+		"explanation, TSV\n"
 		"  --cross-script       report the pairs whose names are "
 		"written in two\n"
 		"                       scripts (Latin vs Cyrillic, Han, "
@@ -473,11 +477,49 @@ static void usage(FILE *f)
 		preset_usage);
 }
 
+/*
+ * --dump-pairs FILE: every pair the sweep and the worst-error report see
+ * (identify candidates, pairs inside a predicted entity, true pairs left
+ * in two entities), one TSV line each, for analysing the model:
+ *   flags  same-person  same-entity  probability  key-a  key-b
+ *   then per attribute  attribute=level:weight:left|right
+ */
+static int dump_pairs(const char *path, reconnu *r, const struct dataset *d,
+		      const struct pairs *ps)
+{
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		perror(path);
+		return -1;
+	}
+	for (size_t i = 0; i < ps->n; i++) {
+		const struct pair *p = &ps->v[i];
+		const struct ds_row *a = &d->rows[p->a], *b = &d->rows[p->b];
+		reconnu_explanation *x;
+		if (reconnu_explain_records(r, &a->rec, &b->rec, &x))
+			continue;
+		fprintf(f, "%u\t%d\t%d\t%.6f\t%s/%s\t%s/%s\t%.4f", p->flags,
+			a->truth != DATASET_NO_TRUTH && a->truth == b->truth,
+			a->pred == b->pred, x->probability, a->rec.source,
+			a->rec.source_id, b->rec.source, b->rec.source_id,
+			x->prior_weight);
+		for (size_t k = 0; k < x->n_features; k++) {
+			const reconnu_feature *ft = &x->features[k];
+			fprintf(f, "\t%s=%s:%.3f:%s|%s", ft->attribute, ft->level,
+				ft->weight, ft->left, ft->right);
+		}
+		fputc('\n', f);
+		reconnu_explanation_free(x);
+	}
+	fclose(f);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct preset_opts o;
 	bool json = false, sweep = false, cross = false;
-	const char *plot = NULL;
+	const char *plot = NULL, *dump = NULL;
 	long worst = 0;
 	int status = 2;
 	struct eval e = {0};
@@ -504,6 +546,8 @@ int main(int argc, char **argv)
 		} else if (strcmp(a, "--plot") == 0 && has_value) {
 			plot = argv[++i];
 			sweep = true;
+		} else if (strcmp(a, "--dump-pairs") == 0 && has_value) {
+			dump = argv[++i];
 		} else if (strcmp(a, "--worst") == 0 && has_value) {
 			char *end;
 			worst = strtol(argv[++i], &end, 10);
@@ -556,7 +600,10 @@ int main(int argc, char **argv)
 	double thr[MAX_POINTS];
 	size_t n_thr = sweep ? thresholds(&cfg, thr) : 0;
 	size_t n_fp = 0, n_fn = 0;
-	if ((sweep || worst) && pairs_collect(&ps, e.r, &e.d, worst > 0) != 0)
+	if ((sweep || worst || dump) &&
+	    pairs_collect(&ps, e.r, &e.d, worst > 0 || dump) != 0)
+		goto out;
+	if (dump && dump_pairs(dump, e.r, &e.d, &ps) != 0)
 		goto out;
 	if (sweep && pairs_sweep(&ps, &e.d, thr, n_thr, pts) != 0)
 		goto out;
