@@ -55,11 +55,30 @@ static void test_normalised_forms(void)
 	ok(strstr(r->addrs[0].line, "eglise") != NULL, "street folded");
 	is_int(r->n_ids, 1, "identifier");
 	is_str(r->ids[0], "loyalty:AB1234", "identifier normalised");
-	is_str(r->raw.emails[2], "not-an-email", "raw values kept as given");
-	is_str(r->raw.addresses[0].city, "Saint-Étienne", "raw city kept");
-	ok((char *)r->raw.source > (char *)r &&
-		   (char *)r->raw.source < (char *)r + r->bytes,
-	   "strings live inside the record's allocation");
+	struct arena a;
+	arena_create(&a);
+	reconnu_record raw;
+	ok(store_rec_raw(r, &raw, &a) == 0, "raw input unpacks");
+	is_int(raw.n_emails, 3, "raw emails all kept");
+	is_str(raw.emails[2], "not-an-email", "raw values kept as given");
+	is_str(raw.addresses[0].city, "Saint-Étienne", "raw city kept");
+	ok(raw.addresses[0].region == NULL, "absent raw value stays NULL");
+	is_str(raw.identifiers[0].value, "ab-12 34", "raw identifier kept");
+	is_str(raw.gender, "male", "raw gender kept");
+	ok(raw.full_name == NULL, "absent raw field stays NULL");
+	ok(raw.source == r->raw.source && raw.source_id == r->raw.source_id &&
+		   raw.birth_date == r->raw.birth_date,
+	   "kept raw values are the packed ones");
+	is_str(r->raw.birth_date, "1980-05", "raw birth date kept");
+	int inside = 1;
+	const char *all[] = {raw.source, raw.source_id, raw.given_name,
+			     raw.emails[0], raw.phones[2], raw.addresses[0].line1,
+			     r->given, r->emails[0], r->addrs[0].city, r->ids[0]};
+	for (size_t i = 0; i < sizeof(all) / sizeof(*all); i++)
+		inside &= (char *)all[i] > (char *)r &&
+			  (char *)all[i] < (char *)r + r->bytes;
+	ok(inside, "strings live inside the record's allocation");
+	arena_destroy(&a);
 	store_rec_delete(r);
 
 	reconnu_record full = {.source = "s", .source_id = "1",
