@@ -485,8 +485,7 @@ enum { IMG_VERSION = 1, IMG_HEAD = 36, IMG_CONSENT = 12 };
 enum { NORM_EM, NORM_PH, NORM_AD, NORM_ID, N_NORM };
 /* raw slots of a record with every list full: 8 + 64 + 64 + 6×64 + 2×64 +
  * 64 + 2×128; normalised: 4 + 64 + 64 + 4×64 + 64 */
-enum { RAW_TOP = 8, MAX_RAW = RAW_TOP + 64 * 12 + 256,
-       MAX_NORM = 4 + 64 * 7 };
+enum { RAW_TOP = 8, MAX_RAW = RAW_TOP + 64 * 11 + 256, MAX_NORM = 4 + 64 * 7 };
 /* raw slots of the fields kept as pointers (struct store_raw) */
 enum { SLOT_SOURCE = 0, SLOT_SOURCE_ID = 1, SLOT_BIRTH = 5 };
 
@@ -578,8 +577,9 @@ static size_t norm_off(const struct store_rec *r)
 }
 
 /* The image's 36-byte head. */
-static void put_head(uint8_t *p, const struct store_rec *r, const uint8_t *raw_n,
-		     int64_t updated_at, uint32_t string_bytes)
+static void put_head(uint8_t *p, const struct store_rec *r,
+		     const uint8_t *raw_n, int64_t updated_at,
+		     uint32_t string_bytes)
 {
 	p[0] = IMG_VERSION;
 	p[1] = (uint8_t)r->gender;
@@ -619,9 +619,9 @@ static size_t image_of_input(const reconnu_record *in,
 		return 0;
 	*out = p;
 	uint8_t raw_n[STORE_RAW_LISTS] = {
-	    (uint8_t)in->n_emails,	(uint8_t)in->n_phones,
+	    (uint8_t)in->n_emails,    (uint8_t)in->n_phones,
 	    (uint8_t)in->n_addresses, (uint8_t)in->n_identifiers,
-	    (uint8_t)in->n_consents,	(uint8_t)in->n_attributes};
+	    (uint8_t)in->n_consents,  (uint8_t)in->n_attributes};
 	put_head(p, r, raw_n, in->updated_at, (uint32_t)str);
 	p += IMG_HEAD;
 	for (size_t i = 0; i < in->n_consents; i++, p += IMG_CONSENT) {
@@ -689,7 +689,8 @@ int store_rec_from_image(const void *img, size_t n, struct store_rec **out)
 		return RECONNU_EINVAL;
 
 	/* the raw strings: where the kept ones start, where they end */
-	const uint8_t *nulls = p + IMG_HEAD + IMG_CONSENT * c[STORE_RAW_CONSENTS];
+	const uint8_t *nulls =
+	    p + IMG_HEAD + IMG_CONSENT * c[STORE_RAW_CONSENTS];
 	const char *strings = (const char *)p + head, *s = strings,
 		   *s_end = strings + n_str;
 	size_t kept[3] = {SIZE_MAX, SIZE_MAX, SIZE_MAX};
@@ -706,9 +707,9 @@ int store_rec_from_image(const void *img, size_t n, struct store_rec **out)
 	}
 	size_t raw_len = (size_t)(s - strings), norm_len = n_str - raw_len;
 
-	size_t fixed = sizeof(struct store_rec) +
-		       norm_arrays(cn[NORM_EM], cn[NORM_PH], cn[NORM_AD],
-				   cn[NORM_ID]);
+	size_t fixed =
+	    sizeof(struct store_rec) +
+	    norm_arrays(cn[NORM_EM], cn[NORM_PH], cn[NORM_AD], cn[NORM_ID]);
 	size_t packed = head - IMG_HEAD + raw_len;
 	struct store_rec *r = malloc(fixed + norm_len + packed);
 	if (!r)
@@ -820,7 +821,8 @@ int store_rec_raw(const struct store_rec *r, reconnu_record *out,
 		co[i].granted = (int)le_get32(q);
 		co[i].at = (int64_t)le_get64(q + 4);
 	}
-	struct raw_cursor cur = {q, (const char *)q + (raw_slots(n) + 7) / 8, 0};
+	struct raw_cursor cur = {q, (const char *)q + (raw_slots(n) + 7) / 8,
+				 0};
 	const char *top[RAW_TOP];
 	for (size_t i = 0; i < RAW_TOP; i++)
 		top[i] = raw_next(&cur);

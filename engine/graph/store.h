@@ -40,9 +40,15 @@ struct store_raw {
 };
 
 /** Lists of the raw input, in store_rec.raw_n. */
-enum { STORE_RAW_EMAILS, STORE_RAW_PHONES, STORE_RAW_ADDRESSES,
-       STORE_RAW_IDENTIFIERS, STORE_RAW_CONSENTS, STORE_RAW_ATTRIBUTES,
-       STORE_RAW_LISTS };
+enum {
+	STORE_RAW_EMAILS,
+	STORE_RAW_PHONES,
+	STORE_RAW_ADDRESSES,
+	STORE_RAW_IDENTIFIERS,
+	STORE_RAW_CONSENTS,
+	STORE_RAW_ATTRIBUTES,
+	STORE_RAW_LISTS
+};
 
 /** One source record: immutable once built, freed by store_rec_delete.
  *  Every pointer points inside the record's one allocation, laid out as

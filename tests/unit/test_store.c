@@ -67,13 +67,15 @@ static void test_normalised_forms(void)
 	is_str(raw.gender, "male", "raw gender kept");
 	ok(raw.full_name == NULL, "absent raw field stays NULL");
 	ok(raw.source == r->raw.source && raw.source_id == r->raw.source_id &&
-		   raw.birth_date == r->raw.birth_date,
+	       raw.birth_date == r->raw.birth_date,
 	   "kept raw values are the packed ones");
 	is_str(r->raw.birth_date, "1980-05", "raw birth date kept");
 	int inside = 1;
-	const char *all[] = {raw.source, raw.source_id, raw.given_name,
-			     raw.emails[0], raw.phones[2], raw.addresses[0].line1,
-			     r->given, r->emails[0], r->addrs[0].city, r->ids[0]};
+	const char *all[] = {raw.source,       raw.source_id,
+			     raw.given_name,   raw.emails[0],
+			     raw.phones[2],    raw.addresses[0].line1,
+			     r->given,	       r->emails[0],
+			     r->addrs[0].city, r->ids[0]};
 	for (size_t i = 0; i < sizeof(all) / sizeof(*all); i++)
 		inside &= (char *)all[i] > (char *)r &&
 			  (char *)all[i] < (char *)r + r->bytes;
