@@ -197,6 +197,18 @@ static void test_record_image(void)
 				int rc = store_rec_from_image(img2, n, &t);
 				if (rc == 0)
 					(void)store_rec_image_size(t);
+				if (rc == 0) { /* unpacking stays inside too */
+					struct arena ar;
+					arena_create(&ar);
+					reconnu_record raw;
+					size_t len = 0;
+					if (store_rec_raw(t, &raw, &ar) == 0)
+						for (size_t e = 0; e < raw.n_emails;
+						     e++)
+							len += strlen(raw.emails[e]);
+					(void)len;
+					arena_destroy(&ar);
+				}
 				if ((i >= 2 && i < 12) || (i >= 32 && i < 36)) {
 					sizes++;
 					refused_sizes += rc == RECONNU_EINVAL;
