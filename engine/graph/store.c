@@ -978,8 +978,11 @@ void store_rec_delete(struct store_rec *r)
 
 /* ---- the store -------------------------------------------------------- */
 
+/* 8 bytes: the low half of the key's hash (never 0, see key_hash) is
+ * enough to skip other keys; a match is confirmed on the record's key.
+ * Homes are that low half & mask. */
 struct slot {
-	uint64_t hash; /**< 0 = empty */
+	uint32_t hash; /**< low 32 bits of key_hash; 0 = empty */
 	uint32_t id;
 };
 
@@ -999,7 +1002,7 @@ static uint64_t key_hash(const char *source, const char *source_id)
 	XXH3_64bits_update(&st, source, strlen(source) + 1);
 	XXH3_64bits_update(&st, source_id, strlen(source_id));
 	uint64_t h = XXH3_64bits_digest(&st);
-	return h ? h : 1;
+	return (uint32_t)h ? h : h | 1; /* the slots keep the low half */
 }
 
 struct store *store_new(void)
@@ -1031,12 +1034,12 @@ void store_delete(struct store *st)
 static size_t find_slot(const struct store *st, uint64_t h, const char *source,
 			const char *source_id)
 {
-	size_t i = h & st->mask;
+	size_t i = (uint32_t)h & st->mask;
 	for (;;) {
 		const struct slot *s = &st->slots[i];
 		if (!s->hash)
 			return i;
-		if (s->hash == h) {
+		if (s->hash == (uint32_t)h) {
 			const struct store_rec *r = st->recs[s->id];
 			if (!strcmp(r->raw.source, source) &&
 			    !strcmp(r->raw.source_id, source_id))
@@ -1119,7 +1122,7 @@ int store_put(struct store *st, struct store_rec *rec)
 	rec->id = st->n_ids++;
 	rec->created = rec->seq;
 	st->recs[rec->id] = rec;
-	st->slots[i].hash = h;
+	st->slots[i].hash = (uint32_t)h;
 	st->slots[i].id = rec->id;
 	st->used++;
 	st->live++;
@@ -1216,7 +1219,7 @@ int store_restore_hashed(struct store *st, struct store_rec *rec, uint32_t id,
 	rec->created = created;
 	rec->seq = seq;
 	st->recs[id] = rec;
-	st->slots[i].hash = h;
+	st->slots[i].hash = (uint32_t)h;
 	st->slots[i].id = id;
 	st->used++;
 	st->live++;
@@ -1226,7 +1229,7 @@ int store_restore_hashed(struct store *st, struct store_rec *rec, uint32_t id,
 
 void store_restore_prefetch(const struct store *st, uint64_t hash)
 {
-	__builtin_prefetch(&st->slots[hash & st->mask], 1);
+	__builtin_prefetch(&st->slots[(uint32_t)hash & st->mask], 1);
 }
 
 int store_restore_reserve(struct store *st, uint32_t id_limit, uint64_t n)
