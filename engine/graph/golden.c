@@ -4,10 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A member with its survivorship rank. */
+/* A member with its survivorship rank and its raw input. */
 struct mem {
 	const struct store_rec *r;
 	size_t src_rank;
+	reconnu_record raw; /**< store_rec_raw: the values as given */
 };
 
 static size_t source_rank(const struct golden_policy *pol, const char *src)
@@ -46,12 +47,12 @@ static int set_value(struct arena *a, reconnu_value *v, const char *value,
 	return v->value && v->source && v->source_id ? 0 : RECONNU_ENOMEM;
 }
 
-typedef const char *(*field_fn)(const struct store_rec *r);
-static const char *f_given(const struct store_rec *r) { return r->raw.given_name; }
-static const char *f_family(const struct store_rec *r) { return r->raw.family_name; }
-static const char *f_full(const struct store_rec *r) { return r->raw.full_name; }
-static const char *f_birth(const struct store_rec *r) { return r->raw.birth_date; }
-static const char *f_gender(const struct store_rec *r) { return r->raw.gender; }
+typedef const char *(*field_fn)(const struct mem *m);
+static const char *f_given(const struct mem *m) { return m->raw.given_name; }
+static const char *f_family(const struct mem *m) { return m->raw.family_name; }
+static const char *f_full(const struct mem *m) { return m->raw.full_name; }
+static const char *f_birth(const struct mem *m) { return m->raw.birth_date; }
+static const char *f_gender(const struct mem *m) { return m->raw.gender; }
 
 /* Best single value: lowest source rank, then most recent (ms is sorted
  * by recency, so the first hit of the best rank wins). */
@@ -61,7 +62,7 @@ static int single(struct arena *a, const struct mem *ms, size_t n, field_fn f,
 	const struct mem *best = NULL;
 	uint32_t count = 0;
 	for (size_t i = 0; i < n; i++) {
-		const char *v = f(ms[i].r);
+		const char *v = f(&ms[i]);
 		if (!v || !*v)
 			continue;
 		if (!best || ms[i].src_rank < best->src_rank)
@@ -70,11 +71,11 @@ static int single(struct arena *a, const struct mem *ms, size_t n, field_fn f,
 	if (!best)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
-		const char *v = f(ms[i].r);
-		if (v && !strcmp(v, f(best->r)))
+		const char *v = f(&ms[i]);
+		if (v && !strcmp(v, f(best)))
 			count++;
 	}
-	int rc = set_value(a, out, f(best->r), best->r);
+	int rc = set_value(a, out, f(best), best->r);
 	out->count = count;
 	return rc;
 }
@@ -154,6 +155,8 @@ int golden_build(const struct store *st, const struct graph_entity *e,
 		if (r) {
 			ms[k].r = r;
 			ms[k].src_rank = source_rank(pol, r->raw.source);
+			if (store_rec_raw(r, &ms[k].raw, a))
+				return RECONNU_ENOMEM;
 			k++;
 		}
 	}
@@ -187,9 +190,9 @@ int golden_build(const struct store *st, const struct graph_entity *e,
 	struct multi em = {0}, ph = {0}, ids = {0}, ad = {0};
 	for (size_t i = 0; i < n; i++) {
 		const struct store_rec *r = ms[i].r;
-		for (size_t j = 0; j < r->raw.n_emails; j++) {
+		for (size_t j = 0; j < ms[i].raw.n_emails; j++) {
 			char key[RECONNU_MAX_FIELD_LEN + 1];
-			const char *raw = r->raw.emails[j];
+			const char *raw = ms[i].raw.emails[j];
 			if (norm_email(raw, key, sizeof(key)) <= 0)
 				continue;
 			const char *kd = arena_strdup(a, key);
@@ -214,7 +217,7 @@ int golden_build(const struct store *st, const struct graph_entity *e,
 			 * recent) record giving this distinct address */
 			if (fresh)
 				ad.v[ad.n - 1].value =
-					(const char *)&r->raw.addresses[j];
+					(const char *)&ms[i].raw.addresses[j];
 		}
 	}
 	g->emails = em.v;
@@ -248,7 +251,7 @@ int golden_build(const struct store *st, const struct graph_entity *e,
 	/* consents: per channel, the latest statement wins */
 	size_t n_cons = 0;
 	for (size_t i = 0; i < n; i++)
-		n_cons += ms[i].r->raw.n_consents;
+		n_cons += ms[i].raw.n_consents;
 	if (n_cons) {
 		g->consents = arena_alloc(a, n_cons * sizeof(*g->consents));
 		if (!g->consents)
@@ -257,8 +260,8 @@ int golden_build(const struct store *st, const struct graph_entity *e,
 		 * last wins because it is seen first and kept. */
 		for (size_t i = 0; i < n; i++) {
 			const struct store_rec *r = ms[i].r;
-			for (size_t j = 0; j < r->raw.n_consents; j++) {
-				const reconnu_consent *c = &r->raw.consents[j];
+			for (size_t j = 0; j < ms[i].raw.n_consents; j++) {
+				const reconnu_consent *c = &ms[i].raw.consents[j];
 				size_t x = 0;
 				while (x < g->n_consents &&
 				       strcmp(g->consents[x].channel, c->channel))
@@ -287,7 +290,7 @@ int golden_build(const struct store *st, const struct graph_entity *e,
 	/* attributes: per key, the most recent value */
 	size_t n_attr = 0;
 	for (size_t i = 0; i < n; i++)
-		n_attr += ms[i].r->raw.n_attributes;
+		n_attr += ms[i].raw.n_attributes;
 	if (n_attr) {
 		g->attributes = arena_alloc(a, n_attr * sizeof(*g->attributes));
 		g->attribute_provenance =
@@ -296,8 +299,8 @@ int golden_build(const struct store *st, const struct graph_entity *e,
 			return RECONNU_ENOMEM;
 		for (size_t i = 0; i < n; i++) {
 			const struct store_rec *r = ms[i].r;
-			for (size_t j = 0; j < r->raw.n_attributes; j++) {
-				const reconnu_attr *at = &r->raw.attributes[j];
+			for (size_t j = 0; j < ms[i].raw.n_attributes; j++) {
+				const reconnu_attr *at = &ms[i].raw.attributes[j];
 				size_t x = 0;
 				while (x < g->n_attributes &&
 				       strcmp(g->attributes[x].key, at->key))

@@ -1,12 +1,13 @@
 /*
  * store — validated, normalised, immutable source records; see store.h.
  *
- * A record is built in a per-thread scratch buffer sized from an upper
- * bound of its input (so the buffer never moves while pointers into it are
- * taken), then written as its compact image (see "compact image") and laid
- * out from it into one exact-size allocation:
+ * A record's normalised forms are built in a per-thread scratch buffer
+ * sized from an upper bound of its input (so the buffer never moves while
+ * pointers into it are taken), then written with the input as its compact
+ * image (see "compact image") and laid out from it into one exact-size
+ * allocation:
  *
- *   [struct store_rec][pointer arrays and structs][strings]
+ *   [struct store_rec][normalised arrays][normalised strings][raw input]
  *
  * Everything a record points to lives inside it; freeing is one free().
  */
@@ -83,18 +84,6 @@ static const char *pack_str(struct pack *p, const char *s)
 	char *d = pack_alloc(p, n + 1);
 	if (d)
 		memcpy(d, s, n + 1);
-	return d;
-}
-
-/* Copy of a list of strings (NULL items become ""); NULL when n is 0. */
-static const char *const *pack_list(struct pack *p, const char *const *src,
-				    size_t n)
-{
-	if (!n)
-		return NULL;
-	const char **d = pack_alloc(p, n * sizeof(char *));
-	for (size_t i = 0; i < n; i++)
-		d[i] = pack_str(p, src[i] ? src[i] : "");
 	return d;
 }
 
@@ -479,65 +468,71 @@ static bool in_list(const char **list, size_t n, const char *s)
  *   strings: every present string NUL-terminated, in slot order.
  *
  * Raw counts: emails, phones, addresses, identifiers, consents,
- * attributes; normalised: emails, phones, addresses, identifiers. The
- * slot order is fixed by rec_slots, the one list both directions use.
+ * attributes (STORE_RAW_*); normalised: emails, phones, addresses,
+ * identifiers. Slot order: raw_values for the raw input, norm_values for
+ * the normalised forms (raw slots first).
  *
- * A stored record is always laid out from its image in one allocation:
+ * A stored record is always laid out from its image, in one allocation:
  *
- *   [struct store_rec][raw arrays][normalised arrays][strings]
+ *   [struct store_rec][normalised arrays][normalised strings]
+ *   [consents | bitmap | raw strings]   <- raw_off: the image's middle
  *
  * so a record built from input and one loaded from an image are the
- * same bytes apart from the addresses.
+ * same bytes apart from the addresses, and an image is its head and two
+ * copies. The raw input stays packed: store_rec_raw unpacks it.
  */
 enum { IMG_VERSION = 1, IMG_HEAD = 36, IMG_CONSENT = 12 };
-enum { RAW_EM, RAW_PH, RAW_AD, RAW_ID, RAW_CO, RAW_AT, N_RAW };
 enum { NORM_EM, NORM_PH, NORM_AD, NORM_ID, N_NORM };
-/* slots of a record with every list full: 8 + 64 + 64 + 6×64 + 2×64 + 64
- * + 2×128 raw, 4 + 64 + 64 + 4×64 + 64 normalised */
-enum { MAX_SLOTS = 8 + 64 * 13 + 256 + 4 + 64 * 7 };
-enum { RAW_TOP = 8 }; /* raw slots before the lists */
+/* raw slots of a record with every list full: 8 + 64 + 64 + 6×64 + 2×64 +
+ * 64 + 2×128; normalised: 4 + 64 + 64 + 4×64 + 64 */
+enum { RAW_TOP = 8, MAX_RAW = RAW_TOP + 64 * 11 + 256, MAX_NORM = 4 + 64 * 7 };
+/* raw slots of the fields kept as pointers (struct store_raw) */
+enum { SLOT_SOURCE = 0, SLOT_SOURCE_ID = 1, SLOT_BIRTH = 5 };
 
-/* Addresses of every string field of r in slot order (raw ones first:
- * n_raw of them); the lists must already be in place. @retval slots. */
-static size_t rec_slots(struct store_rec *r, const char **slot[MAX_SLOTS],
-			size_t *n_raw)
+/* The raw slots of in, in image order (NULL: absent; list items that are
+ * NULL count as ""). @retval slots. */
+static size_t raw_values(const reconnu_record *in, const char **v)
 {
-	reconnu_record *w = &r->raw;
 	size_t n = 0;
-	slot[n++] = &w->source;
-	slot[n++] = &w->source_id;
-	slot[n++] = &w->given_name;
-	slot[n++] = &w->family_name;
-	slot[n++] = &w->full_name;
-	slot[n++] = &w->birth_date;
-	slot[n++] = &w->gender;
-	slot[n++] = &w->country;
-	for (size_t i = 0; i < w->n_emails; i++)
-		slot[n++] = (const char **)&w->emails[i];
-	for (size_t i = 0; i < w->n_phones; i++)
-		slot[n++] = (const char **)&w->phones[i];
-	for (size_t i = 0; i < w->n_addresses; i++) {
-		reconnu_address *a = (reconnu_address *)&w->addresses[i];
-		slot[n++] = &a->line1;
-		slot[n++] = &a->line2;
-		slot[n++] = &a->city;
-		slot[n++] = &a->postcode;
-		slot[n++] = &a->region;
-		slot[n++] = &a->country;
+	v[n++] = in->source;
+	v[n++] = in->source_id;
+	v[n++] = in->given_name;
+	v[n++] = in->family_name;
+	v[n++] = in->full_name;
+	v[n++] = in->birth_date;
+	v[n++] = in->gender;
+	v[n++] = in->country;
+	for (size_t i = 0; i < in->n_emails; i++)
+		v[n++] = in->emails[i] ? in->emails[i] : "";
+	for (size_t i = 0; i < in->n_phones; i++)
+		v[n++] = in->phones[i] ? in->phones[i] : "";
+	for (size_t i = 0; i < in->n_addresses; i++) {
+		const reconnu_address *a = &in->addresses[i];
+		v[n++] = a->line1;
+		v[n++] = a->line2;
+		v[n++] = a->city;
+		v[n++] = a->postcode;
+		v[n++] = a->region;
+		v[n++] = a->country;
 	}
-	for (size_t i = 0; i < w->n_identifiers; i++) {
-		reconnu_identifier *d = (reconnu_identifier *)&w->identifiers[i];
-		slot[n++] = &d->type;
-		slot[n++] = &d->value;
+	for (size_t i = 0; i < in->n_identifiers; i++) {
+		v[n++] = in->identifiers[i].type;
+		v[n++] = in->identifiers[i].value;
 	}
-	for (size_t i = 0; i < w->n_consents; i++)
-		slot[n++] = &((reconnu_consent *)&w->consents[i])->channel;
-	for (size_t i = 0; i < w->n_attributes; i++) {
-		reconnu_attr *a = (reconnu_attr *)&w->attributes[i];
-		slot[n++] = &a->key;
-		slot[n++] = &a->value;
+	for (size_t i = 0; i < in->n_consents; i++)
+		v[n++] = in->consents[i].channel;
+	for (size_t i = 0; i < in->n_attributes; i++) {
+		v[n++] = in->attributes[i].key;
+		v[n++] = in->attributes[i].value ? in->attributes[i].value : "";
 	}
-	*n_raw = n;
+	return n;
+}
+
+/* Addresses of the normalised string fields of r in slot order (the
+ * arrays must be in place). @retval slots. */
+static size_t norm_slots(struct store_rec *r, const char **slot[MAX_NORM])
+{
+	size_t n = 0;
 	slot[n++] = &r->given;
 	slot[n++] = &r->family;
 	slot[n++] = &r->given_phon;
@@ -560,38 +555,36 @@ static size_t rec_slots(struct store_rec *r, const char **slot[MAX_SLOTS],
 
 static size_t raw_slots(const uint8_t *c)
 {
-	return RAW_TOP + c[RAW_EM] + c[RAW_PH] + 6 * (size_t)c[RAW_AD] +
-	       2 * (size_t)c[RAW_ID] + c[RAW_CO] + 2 * (size_t)c[RAW_AT];
+	return RAW_TOP + c[STORE_RAW_EMAILS] + c[STORE_RAW_PHONES] +
+	       6 * (size_t)c[STORE_RAW_ADDRESSES] +
+	       2 * (size_t)c[STORE_RAW_IDENTIFIERS] + c[STORE_RAW_CONSENTS] +
+	       2 * (size_t)c[STORE_RAW_ATTRIBUTES];
 }
 
-size_t store_rec_image_size(const struct store_rec *r)
+/* Bytes of the normalised arrays that follow struct store_rec. */
+static size_t norm_arrays(size_t n_emails, size_t n_phones, size_t n_addrs,
+			  size_t n_ids)
 {
-	const char **slot[MAX_SLOTS];
-	size_t n_raw, n = rec_slots((struct store_rec *)r, slot, &n_raw);
-	size_t bytes =
-	    IMG_HEAD + IMG_CONSENT * r->raw.n_consents + (n_raw + 7) / 8;
-	for (size_t i = 0; i < n; i++)
-		if (*slot[i])
-			bytes += strlen(*slot[i]) + 1;
-	return bytes;
+	return sizeof(char *) * (n_emails + n_phones + n_ids) +
+	       sizeof(struct store_addr) * n_addrs;
 }
 
-size_t store_rec_image(const struct store_rec *r, uint8_t *out)
+/* Offset of r's normalised strings. */
+static size_t norm_off(const struct store_rec *r)
 {
-	const reconnu_record *w = &r->raw;
-	const char **slot[MAX_SLOTS];
-	size_t n_raw, n = rec_slots((struct store_rec *)r, slot, &n_raw);
-	uint8_t *p = out;
+	return sizeof(*r) +
+	       norm_arrays(r->n_emails, r->n_phones, r->n_addrs, r->n_ids);
+}
+
+/* The image's 36-byte head. */
+static void put_head(uint8_t *p, const struct store_rec *r,
+		     const uint8_t *raw_n, int64_t updated_at,
+		     uint32_t string_bytes)
+{
 	p[0] = IMG_VERSION;
 	p[1] = (uint8_t)r->gender;
-	uint8_t *c = p + 2;
-	c[RAW_EM] = (uint8_t)w->n_emails;
-	c[RAW_PH] = (uint8_t)w->n_phones;
-	c[RAW_AD] = (uint8_t)w->n_addresses;
-	c[RAW_ID] = (uint8_t)w->n_identifiers;
-	c[RAW_CO] = (uint8_t)w->n_consents;
-	c[RAW_AT] = (uint8_t)w->n_attributes;
-	c += N_RAW;
+	memcpy(p + 2, raw_n, STORE_RAW_LISTS);
+	uint8_t *c = p + 2 + STORE_RAW_LISTS;
 	c[NORM_EM] = r->n_emails;
 	c[NORM_PH] = r->n_phones;
 	c[NORM_AD] = r->n_addrs;
@@ -600,66 +593,133 @@ size_t store_rec_image(const struct store_rec *r, uint8_t *out)
 	p[14] = (uint8_t)r->birth.month;
 	p[15] = (uint8_t)r->birth.day;
 	memcpy(p + 16, r->birth_digits, 8);
-	le_put64(p + 24, (uint64_t)r->updated_at);
+	le_put64(p + 24, (uint64_t)updated_at);
+	le_put32(p + 32, string_bytes);
+}
+
+/* Image of the input in and of its normalised forms in r (scratch: only
+ * its normalised fields are read). @retval bytes (*out in the image
+ * buffer), 0 on ENOMEM. */
+static size_t image_of_input(const reconnu_record *in,
+			     const struct store_rec *r, uint8_t **out)
+{
+	const char *raw[MAX_RAW];
+	const char **norm[MAX_NORM];
+	size_t n_raw = raw_values(in, raw);
+	size_t n_norm = norm_slots((struct store_rec *)r, norm);
+	size_t len[MAX_RAW + MAX_NORM], str = 0;
+	for (size_t i = 0; i < n_raw; i++)
+		str += raw[i] ? (len[i] = strlen(raw[i]) + 1) : 0;
+	for (size_t i = 0; i < n_norm; i++)
+		str += len[n_raw + i] = strlen(*norm[i]) + 1;
+	size_t nulls = (n_raw + 7) / 8;
+	size_t n = IMG_HEAD + IMG_CONSENT * in->n_consents + nulls + str;
+	uint8_t *p = buf_reserve(BUF_IMAGE, n);
+	if (!p)
+		return 0;
+	*out = p;
+	uint8_t raw_n[STORE_RAW_LISTS] = {
+	    (uint8_t)in->n_emails,    (uint8_t)in->n_phones,
+	    (uint8_t)in->n_addresses, (uint8_t)in->n_identifiers,
+	    (uint8_t)in->n_consents,  (uint8_t)in->n_attributes};
+	put_head(p, r, raw_n, in->updated_at, (uint32_t)str);
 	p += IMG_HEAD;
-	for (size_t i = 0; i < w->n_consents; i++, p += IMG_CONSENT) {
-		le_put32(p, (uint32_t)w->consents[i].granted);
-		le_put64(p + 4, (uint64_t)w->consents[i].at);
+	for (size_t i = 0; i < in->n_consents; i++, p += IMG_CONSENT) {
+		le_put32(p, (uint32_t)in->consents[i].granted);
+		le_put64(p + 4, (uint64_t)in->consents[i].at);
 	}
-	uint8_t *nulls = p;
-	memset(nulls, 0, (n_raw + 7) / 8);
-	p += (n_raw + 7) / 8;
-	uint8_t *strings = p;
-	for (size_t i = 0; i < n; i++) {
-		const char *s = *slot[i];
-		if (!s) {
-			nulls[i / 8] |= (uint8_t)(1u << (i % 8)); /* raw only */
-			continue;
+	memset(p, 0, nulls);
+	for (size_t i = 0; i < n_raw; i++)
+		if (!raw[i])
+			p[i / 8] |= (uint8_t)(1u << (i % 8));
+	p += nulls;
+	for (size_t i = 0; i < n_raw; i++)
+		if (raw[i]) {
+			memcpy(p, raw[i], len[i]);
+			p += len[i];
 		}
-		size_t k = strlen(s) + 1;
-		memcpy(p, s, k);
-		p += k;
+	for (size_t i = 0; i < n_norm; i++) {
+		memcpy(p, *norm[i], len[n_raw + i]);
+		p += len[n_raw + i];
 	}
-	le_put32(out + 32, (uint32_t)(p - strings));
-	return (size_t)(p - out);
+	return n;
+}
+
+size_t store_rec_image_size(const struct store_rec *r)
+{
+	return IMG_HEAD + r->bytes - norm_off(r);
+}
+
+size_t store_rec_image(const struct store_rec *r, uint8_t *out)
+{
+	const uint8_t *base = (const uint8_t *)r;
+	size_t no = norm_off(r), packed = r->bytes - r->raw_off;
+	size_t head = IMG_CONSENT * (size_t)r->raw_n[STORE_RAW_CONSENTS] +
+		      (raw_slots(r->raw_n) + 7) / 8;
+	put_head(out, r, r->raw_n, r->updated_at,
+		 (uint32_t)(packed - head + (r->raw_off - no)));
+	memcpy(out + IMG_HEAD, base + r->raw_off, packed);
+	memcpy(out + IMG_HEAD + packed, base + no, r->raw_off - no);
+	return IMG_HEAD + r->bytes - no;
 }
 
 int store_rec_from_image(const void *img, size_t n, struct store_rec **out)
 {
-	const uint8_t *p = img, *end = p + n;
+	const uint8_t *p = img;
 	*out = NULL;
 	if (n < IMG_HEAD || p[0] != IMG_VERSION)
 		return RECONNU_EINVAL;
-	const uint8_t *c = p + 2, *cn = c + N_RAW;
-	if (c[RAW_EM] > RECONNU_MAX_LIST || c[RAW_PH] > RECONNU_MAX_LIST ||
-	    c[RAW_AD] > RECONNU_MAX_LIST || c[RAW_ID] > RECONNU_MAX_LIST ||
-	    c[RAW_CO] > RECONNU_MAX_LIST ||
-	    c[RAW_AT] > RECONNU_MAX_ATTRIBUTES || cn[NORM_EM] > c[RAW_EM] ||
-	    cn[NORM_PH] > c[RAW_PH] || cn[NORM_AD] > c[RAW_AD] ||
-	    cn[NORM_ID] > c[RAW_ID])
+	const uint8_t *c = p + 2, *cn = c + STORE_RAW_LISTS;
+	if (c[STORE_RAW_EMAILS] > RECONNU_MAX_LIST ||
+	    c[STORE_RAW_PHONES] > RECONNU_MAX_LIST ||
+	    c[STORE_RAW_ADDRESSES] > RECONNU_MAX_LIST ||
+	    c[STORE_RAW_IDENTIFIERS] > RECONNU_MAX_LIST ||
+	    c[STORE_RAW_CONSENTS] > RECONNU_MAX_LIST ||
+	    c[STORE_RAW_ATTRIBUTES] > RECONNU_MAX_ATTRIBUTES ||
+	    cn[NORM_EM] > c[STORE_RAW_EMAILS] ||
+	    cn[NORM_PH] > c[STORE_RAW_PHONES] ||
+	    cn[NORM_AD] > c[STORE_RAW_ADDRESSES] ||
+	    cn[NORM_ID] > c[STORE_RAW_IDENTIFIERS])
 		return RECONNU_EINVAL;
 	size_t n_raw = raw_slots(c);
-	size_t head =
-	    IMG_HEAD + IMG_CONSENT * (size_t)c[RAW_CO] + (n_raw + 7) / 8;
+	size_t head = IMG_HEAD + IMG_CONSENT * (size_t)c[STORE_RAW_CONSENTS] +
+		      (n_raw + 7) / 8;
 	uint32_t n_str = le_get32(p + 32);
-	if (head > n || n - head != n_str || !n_str || end[-1])
+	if (head > n || n - head != n_str || !n_str || p[n - 1])
 		return RECONNU_EINVAL;
 
-	size_t a_raw = sizeof(char *) * ((size_t)c[RAW_EM] + c[RAW_PH]) +
-		       sizeof(reconnu_address) * c[RAW_AD] +
-		       sizeof(reconnu_identifier) * c[RAW_ID] +
-		       sizeof(reconnu_consent) * c[RAW_CO] +
-		       sizeof(reconnu_attr) * c[RAW_AT];
-	size_t a_norm =
-	    sizeof(char *) * ((size_t)cn[NORM_EM] + cn[NORM_PH] + cn[NORM_ID]) +
-	    sizeof(struct store_addr) * cn[NORM_AD];
-	size_t fixed = sizeof(struct store_rec) + a_raw + a_norm;
-	struct store_rec *r = malloc(fixed + n_str);
+	/* the raw strings: where the kept ones start, where they end */
+	const uint8_t *nulls =
+	    p + IMG_HEAD + IMG_CONSENT * c[STORE_RAW_CONSENTS];
+	const char *strings = (const char *)p + head, *s = strings,
+		   *s_end = strings + n_str;
+	size_t kept[3] = {SIZE_MAX, SIZE_MAX, SIZE_MAX};
+	for (size_t i = 0; i < n_raw; i++) {
+		if (nulls[i / 8] >> (i % 8) & 1)
+			continue;
+		const char *z =
+		    s < s_end ? memchr(s, 0, (size_t)(s_end - s)) : NULL;
+		if (!z)
+			return RECONNU_EINVAL;
+		if (i == SLOT_SOURCE || i == SLOT_SOURCE_ID || i == SLOT_BIRTH)
+			kept[i == SLOT_BIRTH ? 2 : i] = (size_t)(s - strings);
+		s = z + 1;
+	}
+	size_t raw_len = (size_t)(s - strings), norm_len = n_str - raw_len;
+
+	size_t fixed =
+	    sizeof(struct store_rec) +
+	    norm_arrays(cn[NORM_EM], cn[NORM_PH], cn[NORM_AD], cn[NORM_ID]);
+	size_t packed = head - IMG_HEAD + raw_len;
+	struct store_rec *r = malloc(fixed + norm_len + packed);
 	if (!r)
 		return RECONNU_ENOMEM;
-	memset(r, 0, fixed);
-	char *strings = (char *)r + fixed;
-	memcpy(strings, p + head, n_str);
+	memset(r, 0, sizeof(*r));
+	char *base = (char *)r;
+	memcpy(base + fixed, s, norm_len);
+	r->raw_off = (uint32_t)(fixed + norm_len);
+	memcpy(base + r->raw_off, p + IMG_HEAD, packed);
+	r->bytes = (uint32_t)(fixed + norm_len + packed);
 
 	/* arrays, in layout order */
 	char *a = (char *)(r + 1);
@@ -670,24 +730,12 @@ int store_rec_from_image(const void *img, size_t n, struct store_rec **out)
 			a += (size_t)(count) * sizeof(type);                   \
 		}                                                              \
 	} while (0)
-	reconnu_record *w = &r->raw;
-	TAKE(w->emails, c[RAW_EM], char *);
-	TAKE(w->phones, c[RAW_PH], char *);
-	TAKE(w->addresses, c[RAW_AD], reconnu_address);
-	TAKE(w->identifiers, c[RAW_ID], reconnu_identifier);
-	TAKE(w->consents, c[RAW_CO], reconnu_consent);
-	TAKE(w->attributes, c[RAW_AT], reconnu_attr);
 	TAKE(r->emails, cn[NORM_EM], char *);
 	TAKE(r->phones, cn[NORM_PH], char *);
 	TAKE(r->addrs, cn[NORM_AD], struct store_addr);
 	TAKE(r->ids, cn[NORM_ID], char *);
 #undef TAKE
-	w->n_emails = c[RAW_EM];
-	w->n_phones = c[RAW_PH];
-	w->n_addresses = c[RAW_AD];
-	w->n_identifiers = c[RAW_ID];
-	w->n_consents = c[RAW_CO];
-	w->n_attributes = c[RAW_AT];
+	memcpy(r->raw_n, c, STORE_RAW_LISTS);
 	r->n_emails = cn[NORM_EM];
 	r->n_phones = cn[NORM_PH];
 	r->n_addrs = cn[NORM_AD];
@@ -700,37 +748,127 @@ int store_rec_from_image(const void *img, size_t n, struct store_rec **out)
 	r->birth.month = (int8_t)p[14];
 	r->birth.day = (int8_t)p[15];
 	memcpy(r->birth_digits, p + 16, 8);
-	r->updated_at = w->updated_at = (int64_t)le_get64(p + 24);
-	const uint8_t *q = p + IMG_HEAD;
-	for (size_t i = 0; i < w->n_consents; i++, q += IMG_CONSENT) {
-		reconnu_consent *k = (reconnu_consent *)&w->consents[i];
-		k->granted = (int)le_get32(q);
-		k->at = (int64_t)le_get64(q + 4);
-	}
-	const uint8_t *nulls = q;
+	r->updated_at = (int64_t)le_get64(p + 24);
+	const char *raw_str = base + r->raw_off + (head - IMG_HEAD);
+	r->raw.source = kept[0] != SIZE_MAX ? raw_str + kept[0] : NULL;
+	r->raw.source_id = kept[1] != SIZE_MAX ? raw_str + kept[1] : NULL;
+	r->raw.birth_date = kept[2] != SIZE_MAX ? raw_str + kept[2] : NULL;
 
-	/* strings: each slot takes the next one, or NULL by the bitmap */
-	const char **slot[MAX_SLOTS];
-	size_t raw, ns = rec_slots(r, slot, &raw);
-	const char *s = strings, *s_end = strings + n_str;
+	/* normalised strings: each slot takes the next one */
+	const char **slot[MAX_NORM];
+	size_t ns = norm_slots(r, slot);
+	const char *q = base + fixed, *q_end = base + r->raw_off;
 	for (size_t i = 0; i < ns; i++) {
-		if (i < raw && nulls[i / 8] >> (i % 8) & 1)
-			continue;
 		const char *z =
-		    s < s_end ? memchr(s, 0, (size_t)(s_end - s)) : NULL;
+		    q < q_end ? memchr(q, 0, (size_t)(q_end - q)) : NULL;
 		if (!z) {
 			free(r);
 			return RECONNU_EINVAL;
 		}
-		*slot[i] = s;
-		s = z + 1;
+		*slot[i] = q;
+		q = z + 1;
 	}
-	if (s != s_end) {
+	if (q != q_end) {
 		free(r);
 		return RECONNU_EINVAL;
 	}
-	r->bytes = fixed + n_str;
 	*out = r;
+	return 0;
+}
+
+/* Walks the packed raw strings of a record, slot by slot. */
+struct raw_cursor {
+	const uint8_t *nulls; /**< bit per slot: 1 = NULL */
+	const char *s;	      /**< the next string */
+	size_t slot;
+};
+
+static const char *raw_next(struct raw_cursor *c)
+{
+	size_t i = c->slot++;
+	if (c->nulls[i / 8] >> (i % 8) & 1)
+		return NULL;
+	const char *v = c->s;
+	c->s += strlen(v) + 1;
+	return v;
+}
+
+int store_rec_raw(const struct store_rec *r, reconnu_record *out,
+		  struct arena *a)
+{
+	memset(out, 0, sizeof(*out));
+	const uint8_t *n = r->raw_n;
+	reconnu_address *ad = NULL;
+	reconnu_identifier *id = NULL;
+	reconnu_consent *co = NULL;
+	reconnu_attr *at = NULL;
+	const char **em = NULL, **ph = NULL;
+	if ((n[STORE_RAW_EMAILS] &&
+	     !(em = arena_alloc(a, n[STORE_RAW_EMAILS] * sizeof(*em)))) ||
+	    (n[STORE_RAW_PHONES] &&
+	     !(ph = arena_alloc(a, n[STORE_RAW_PHONES] * sizeof(*ph)))) ||
+	    (n[STORE_RAW_ADDRESSES] &&
+	     !(ad = arena_alloc(a, n[STORE_RAW_ADDRESSES] * sizeof(*ad)))) ||
+	    (n[STORE_RAW_IDENTIFIERS] &&
+	     !(id = arena_alloc(a, n[STORE_RAW_IDENTIFIERS] * sizeof(*id)))) ||
+	    (n[STORE_RAW_CONSENTS] &&
+	     !(co = arena_alloc(a, n[STORE_RAW_CONSENTS] * sizeof(*co)))) ||
+	    (n[STORE_RAW_ATTRIBUTES] &&
+	     !(at = arena_alloc(a, n[STORE_RAW_ATTRIBUTES] * sizeof(*at)))))
+		return RECONNU_ENOMEM;
+	const uint8_t *q = (const uint8_t *)r + r->raw_off;
+	for (size_t i = 0; i < n[STORE_RAW_CONSENTS]; i++, q += IMG_CONSENT) {
+		co[i].granted = (int)le_get32(q);
+		co[i].at = (int64_t)le_get64(q + 4);
+	}
+	struct raw_cursor cur = {q, (const char *)q + (raw_slots(n) + 7) / 8,
+				 0};
+	const char *top[RAW_TOP];
+	for (size_t i = 0; i < RAW_TOP; i++)
+		top[i] = raw_next(&cur);
+	out->source = top[0];
+	out->source_id = top[1];
+	out->given_name = top[2];
+	out->family_name = top[3];
+	out->full_name = top[4];
+	out->birth_date = top[5];
+	out->gender = top[6];
+	out->country = top[7];
+	for (size_t i = 0; i < n[STORE_RAW_EMAILS]; i++)
+		em[i] = raw_next(&cur);
+	for (size_t i = 0; i < n[STORE_RAW_PHONES]; i++)
+		ph[i] = raw_next(&cur);
+	for (size_t i = 0; i < n[STORE_RAW_ADDRESSES]; i++) {
+		ad[i].line1 = raw_next(&cur);
+		ad[i].line2 = raw_next(&cur);
+		ad[i].city = raw_next(&cur);
+		ad[i].postcode = raw_next(&cur);
+		ad[i].region = raw_next(&cur);
+		ad[i].country = raw_next(&cur);
+	}
+	for (size_t i = 0; i < n[STORE_RAW_IDENTIFIERS]; i++) {
+		id[i].type = raw_next(&cur);
+		id[i].value = raw_next(&cur);
+	}
+	for (size_t i = 0; i < n[STORE_RAW_CONSENTS]; i++)
+		co[i].channel = raw_next(&cur);
+	for (size_t i = 0; i < n[STORE_RAW_ATTRIBUTES]; i++) {
+		at[i].key = raw_next(&cur);
+		at[i].value = raw_next(&cur);
+	}
+	out->emails = em;
+	out->n_emails = n[STORE_RAW_EMAILS];
+	out->phones = ph;
+	out->n_phones = n[STORE_RAW_PHONES];
+	out->addresses = ad;
+	out->n_addresses = n[STORE_RAW_ADDRESSES];
+	out->identifiers = id;
+	out->n_identifiers = n[STORE_RAW_IDENTIFIERS];
+	out->consents = co;
+	out->n_consents = n[STORE_RAW_CONSENTS];
+	out->attributes = at;
+	out->n_attributes = n[STORE_RAW_ATTRIBUTES];
+	out->updated_at = r->updated_at;
 	return 0;
 }
 
@@ -750,68 +888,6 @@ int store_rec_build(const reconnu_record *in, int require_key,
 	struct store_rec *r = pack_alloc(&p, sizeof(*r));
 	r->id = STORE_NONE;
 	r->updated_at = in->updated_at;
-
-	/* raw copy */
-	reconnu_record *w = &r->raw;
-	w->source = pack_str(&p, in->source);
-	w->source_id = pack_str(&p, in->source_id);
-	w->given_name = pack_str(&p, in->given_name);
-	w->family_name = pack_str(&p, in->family_name);
-	w->full_name = pack_str(&p, in->full_name);
-	w->birth_date = pack_str(&p, in->birth_date);
-	w->gender = pack_str(&p, in->gender);
-	w->country = pack_str(&p, in->country);
-	w->updated_at = in->updated_at;
-	w->emails = pack_list(&p, in->emails, in->n_emails);
-	w->n_emails = in->n_emails;
-	w->phones = pack_list(&p, in->phones, in->n_phones);
-	w->n_phones = in->n_phones;
-	if (in->n_addresses) {
-		reconnu_address *a =
-			pack_alloc(&p, in->n_addresses * sizeof(*a));
-		for (size_t i = 0; i < in->n_addresses; i++) {
-			const reconnu_address *s = &in->addresses[i];
-			a[i].line1 = pack_str(&p, s->line1);
-			a[i].line2 = pack_str(&p, s->line2);
-			a[i].city = pack_str(&p, s->city);
-			a[i].postcode = pack_str(&p, s->postcode);
-			a[i].region = pack_str(&p, s->region);
-			a[i].country = pack_str(&p, s->country);
-		}
-		w->addresses = a;
-		w->n_addresses = in->n_addresses;
-	}
-	if (in->n_identifiers) {
-		reconnu_identifier *d =
-			pack_alloc(&p, in->n_identifiers * sizeof(*d));
-		for (size_t i = 0; i < in->n_identifiers; i++) {
-			d[i].type = pack_str(&p, in->identifiers[i].type);
-			d[i].value = pack_str(&p, in->identifiers[i].value);
-		}
-		w->identifiers = d;
-		w->n_identifiers = in->n_identifiers;
-	}
-	if (in->n_consents) {
-		reconnu_consent *c =
-			pack_alloc(&p, in->n_consents * sizeof(*c));
-		for (size_t i = 0; i < in->n_consents; i++) {
-			c[i] = in->consents[i];
-			c[i].channel = pack_str(&p, in->consents[i].channel);
-		}
-		w->consents = c;
-		w->n_consents = in->n_consents;
-	}
-	if (in->n_attributes) {
-		reconnu_attr *a = pack_alloc(&p, in->n_attributes * sizeof(*a));
-		for (size_t i = 0; i < in->n_attributes; i++) {
-			a[i].key = pack_str(&p, in->attributes[i].key);
-			a[i].value = pack_str(&p, in->attributes[i].value
-							  ? in->attributes[i].value
-							  : "");
-		}
-		w->attributes = a;
-		w->n_attributes = in->n_attributes;
-	}
 
 	/* normalised forms */
 	r->given = pack_norm(&p, norm_name, in->given_name);
@@ -888,11 +964,10 @@ int store_rec_build(const reconnu_record *in, int require_key,
 	}
 	/* the stored form is the one an image gives: one code path lays out
 	 * records built here and records loaded from a snapshot */
-	size_t n = store_rec_image_size(r);
-	uint8_t *img = buf_reserve(BUF_IMAGE, n);
-	if (!img)
+	uint8_t *img;
+	size_t n = image_of_input(in, r, &img);
+	if (!n)
 		return RECONNU_ENOMEM;
-	store_rec_image(r, img);
 	return store_rec_from_image(img, n, out);
 }
 
@@ -903,8 +978,11 @@ void store_rec_delete(struct store_rec *r)
 
 /* ---- the store -------------------------------------------------------- */
 
+/* 8 bytes: the low half of the key's hash (never 0, see key_hash) is
+ * enough to skip other keys; a match is confirmed on the record's key.
+ * Homes are that low half & mask. */
 struct slot {
-	uint64_t hash; /**< 0 = empty */
+	uint32_t hash; /**< low 32 bits of key_hash; 0 = empty */
 	uint32_t id;
 };
 
@@ -924,7 +1002,7 @@ static uint64_t key_hash(const char *source, const char *source_id)
 	XXH3_64bits_update(&st, source, strlen(source) + 1);
 	XXH3_64bits_update(&st, source_id, strlen(source_id));
 	uint64_t h = XXH3_64bits_digest(&st);
-	return h ? h : 1;
+	return (uint32_t)h ? h : h | 1; /* the slots keep the low half */
 }
 
 struct store *store_new(void)
@@ -956,12 +1034,12 @@ void store_delete(struct store *st)
 static size_t find_slot(const struct store *st, uint64_t h, const char *source,
 			const char *source_id)
 {
-	size_t i = h & st->mask;
+	size_t i = (uint32_t)h & st->mask;
 	for (;;) {
 		const struct slot *s = &st->slots[i];
 		if (!s->hash)
 			return i;
-		if (s->hash == h) {
+		if (s->hash == (uint32_t)h) {
 			const struct store_rec *r = st->recs[s->id];
 			if (!strcmp(r->raw.source, source) &&
 			    !strcmp(r->raw.source_id, source_id))
@@ -1044,7 +1122,7 @@ int store_put(struct store *st, struct store_rec *rec)
 	rec->id = st->n_ids++;
 	rec->created = rec->seq;
 	st->recs[rec->id] = rec;
-	st->slots[i].hash = h;
+	st->slots[i].hash = (uint32_t)h;
 	st->slots[i].id = rec->id;
 	st->used++;
 	st->live++;
@@ -1141,7 +1219,7 @@ int store_restore_hashed(struct store *st, struct store_rec *rec, uint32_t id,
 	rec->created = created;
 	rec->seq = seq;
 	st->recs[id] = rec;
-	st->slots[i].hash = h;
+	st->slots[i].hash = (uint32_t)h;
 	st->slots[i].id = id;
 	st->used++;
 	st->live++;
@@ -1151,7 +1229,7 @@ int store_restore_hashed(struct store *st, struct store_rec *rec, uint32_t id,
 
 void store_restore_prefetch(const struct store *st, uint64_t hash)
 {
-	__builtin_prefetch(&st->slots[hash & st->mask], 1);
+	__builtin_prefetch(&st->slots[(uint32_t)hash & st->mask], 1);
 }
 
 int store_restore_reserve(struct store *st, uint32_t id_limit, uint64_t n)

@@ -1,8 +1,8 @@
 /*
  * store — the source records. Each record is validated, normalised once
  * (names to Latin ASCII, emails, E.164 phones, postcodes, dates) and kept
- * immutable in a single allocation together with a deep copy of the input
- * (the golden record serves the values as the sources gave them).
+ * immutable in a single allocation together with the input as the source
+ * gave it (the golden record serves those values).
  *
  * (source, source_id) → dense record id through an open-addressing map
  * keyed with xxHash. Record ids are never reused, so that replay of the
@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arena.h"
 #include "norm.h"
 #include "reconnu.h"
 
@@ -30,28 +31,60 @@ struct store_addr {
 	const char *country;  /**< alpha-2 or "" */
 };
 
-/** One source record: immutable once built, freed by store_rec_delete. */
+/** The raw input most used on its own; the whole of it (lists included)
+ *  is packed in the record and unpacked by store_rec_raw. */
+struct store_raw {
+	const char *source;	/**< NULL only in a query (no key) */
+	const char *source_id;	/**< NULL only in a query */
+	const char *birth_date; /**< as given; NULL when absent */
+};
+
+/** Lists of the raw input, in store_rec.raw_n. */
+enum {
+	STORE_RAW_EMAILS,
+	STORE_RAW_PHONES,
+	STORE_RAW_ADDRESSES,
+	STORE_RAW_IDENTIFIERS,
+	STORE_RAW_CONSENTS,
+	STORE_RAW_ATTRIBUTES,
+	STORE_RAW_LISTS
+};
+
+/** One source record: immutable once built, freed by store_rec_delete.
+ *  Every pointer points inside the record's one allocation, laid out as
+ *    [struct store_rec][normalised arrays][normalised strings][raw input]
+ *  so that what scoring reads comes first; the raw input (everything the
+ *  source sent, lists included) is kept packed, as in the record's image,
+ *  and unpacked on demand by store_rec_raw. */
 struct store_rec {
 	uint32_t id;         /**< dense id, STORE_NONE until stored */
+	uint32_t bytes;      /**< size of the allocation */
 	uint64_t created;    /**< op sequence of the key's first upsert */
 	uint64_t seq;        /**< op sequence of this version */
 	int64_t updated_at;  /**< from the input; 0 = unknown */
-	reconnu_record raw;  /**< deep copy of the input */
 	/* normalised forms, "" when absent */
 	const char *given;   /**< "robert" ("jean luc" for Jean-Luc) */
 	const char *family;
 	const char *given_phon;  /**< norm_phonetic of the first given word */
 	const char *family_phon; /**< norm_phonetic of the family name */
-	struct norm_date birth; /**< year 0 when unknown or impossible */
-	char birth_digits[9]; /**< YYYYMMDD of an impossible date, else "" */
-	char gender;         /**< 'M', 'F', 'X' or 0 */
 	const char **emails;
 	const char **phones; /**< E.164 */
 	struct store_addr *addrs;
 	const char **ids;    /**< "type:value" */
+	struct store_raw raw; /**< a few raw values (see store_rec_raw) */
+	uint32_t raw_off;    /**< offset of the packed raw input */
+	uint8_t raw_n[STORE_RAW_LISTS]; /**< raw list sizes (STORE_RAW_*) */
+	struct norm_date birth; /**< year 0 when unknown or impossible */
+	char birth_digits[9]; /**< YYYYMMDD of an impossible date, else "" */
+	char gender;         /**< 'M', 'F', 'X' or 0 */
 	uint8_t n_emails, n_phones, n_addrs, n_ids;
-	size_t bytes;        /**< size of the allocation */
 };
+
+/** The raw input of r as a reconnu_record: strings borrowed from r (valid
+ *  while r is), the lists' arrays allocated in a.
+ *  @retval 0 or RECONNU_ENOMEM. */
+int store_rec_raw(const struct store_rec *r, reconnu_record *out,
+		  struct arena *a);
 
 /**
  * Validates and normalises in into a new record (not yet stored).

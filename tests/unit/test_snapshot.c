@@ -44,7 +44,14 @@ static int same_str(const char *a, const char *b)
 
 static int same_rec(const struct store_rec *a, const struct store_rec *b)
 {
-	const reconnu_record *x = &a->raw, *y = &b->raw;
+	struct arena ar;
+	arena_create(&ar);
+	reconnu_record rx, ry;
+	if (store_rec_raw(a, &rx, &ar) || store_rec_raw(b, &ry, &ar)) {
+		arena_destroy(&ar);
+		return 0;
+	}
+	const reconnu_record *x = &rx, *y = &ry;
 	int ok = same_str(x->source, y->source) &&
 		 same_str(x->source_id, y->source_id) &&
 		 same_str(x->given_name, y->given_name) &&
@@ -105,6 +112,11 @@ static int same_rec(const struct store_rec *a, const struct store_rec *b)
 		     same_str(a->addrs[i].country, b->addrs[i].country);
 	for (size_t i = 0; ok && i < a->n_ids; i++)
 		ok = same_str(a->ids[i], b->ids[i]);
+	ok = ok && same_str(a->raw.source, b->raw.source) &&
+	     same_str(a->raw.source_id, b->raw.source_id) &&
+	     same_str(a->raw.birth_date, b->raw.birth_date) &&
+	     a->raw.source == x->source && a->raw.birth_date == x->birth_date;
+	arena_destroy(&ar);
 	return ok;
 }
 
@@ -185,6 +197,18 @@ static void test_record_image(void)
 				int rc = store_rec_from_image(img2, n, &t);
 				if (rc == 0)
 					(void)store_rec_image_size(t);
+				if (rc == 0) { /* unpacking stays inside too */
+					struct arena ar;
+					arena_create(&ar);
+					reconnu_record raw;
+					size_t len = 0;
+					if (store_rec_raw(t, &raw, &ar) == 0)
+						for (size_t e = 0; e < raw.n_emails;
+						     e++)
+							len += strlen(raw.emails[e]);
+					(void)len;
+					arena_destroy(&ar);
+				}
 				if ((i >= 2 && i < 12) || (i >= 32 && i < 36)) {
 					sizes++;
 					refused_sizes += rc == RECONNU_EINVAL;

@@ -55,11 +55,32 @@ static void test_normalised_forms(void)
 	ok(strstr(r->addrs[0].line, "eglise") != NULL, "street folded");
 	is_int(r->n_ids, 1, "identifier");
 	is_str(r->ids[0], "loyalty:AB1234", "identifier normalised");
-	is_str(r->raw.emails[2], "not-an-email", "raw values kept as given");
-	is_str(r->raw.addresses[0].city, "Saint-Étienne", "raw city kept");
-	ok((char *)r->raw.source > (char *)r &&
-		   (char *)r->raw.source < (char *)r + r->bytes,
-	   "strings live inside the record's allocation");
+	struct arena a;
+	arena_create(&a);
+	reconnu_record raw;
+	ok(store_rec_raw(r, &raw, &a) == 0, "raw input unpacks");
+	is_int(raw.n_emails, 3, "raw emails all kept");
+	is_str(raw.emails[2], "not-an-email", "raw values kept as given");
+	is_str(raw.addresses[0].city, "Saint-Étienne", "raw city kept");
+	ok(raw.addresses[0].region == NULL, "absent raw value stays NULL");
+	is_str(raw.identifiers[0].value, "ab-12 34", "raw identifier kept");
+	is_str(raw.gender, "male", "raw gender kept");
+	ok(raw.full_name == NULL, "absent raw field stays NULL");
+	ok(raw.source == r->raw.source && raw.source_id == r->raw.source_id &&
+	       raw.birth_date == r->raw.birth_date,
+	   "kept raw values are the packed ones");
+	is_str(r->raw.birth_date, "1980-05", "raw birth date kept");
+	int inside = 1;
+	const char *all[] = {raw.source,       raw.source_id,
+			     raw.given_name,   raw.emails[0],
+			     raw.phones[2],    raw.addresses[0].line1,
+			     r->given,	       r->emails[0],
+			     r->addrs[0].city, r->ids[0]};
+	for (size_t i = 0; i < sizeof(all) / sizeof(*all); i++)
+		inside &= (char *)all[i] > (char *)r &&
+			  (char *)all[i] < (char *)r + r->bytes;
+	ok(inside, "strings live inside the record's allocation");
+	arena_destroy(&a);
 	store_rec_delete(r);
 
 	reconnu_record full = {.source = "s", .source_id = "1",
@@ -157,6 +178,77 @@ static void test_key_map(void)
 	store_delete(st);
 }
 
+/* The key map keeps the low 32 bits of a key's hash: two keys that share
+ * them (found by a birthday search, ~80,000 keys on average) are still
+ * told apart by the key itself, through growth and removal. */
+static void test_key_map_low_half_collision(void)
+{
+	enum { TRIES = 1 << 20, BITS = 21 };
+	uint32_t *seen = calloc((size_t)1 << BITS, sizeof(*seen)); /* i + 1 */
+	uint32_t *low = calloc((size_t)1 << BITS, sizeof(*low));
+	char id[16];
+	int a = -1, b = -1;
+	for (int i = 0; seen && low && i < TRIES && a < 0; i++) {
+		snprintf(id, sizeof(id), "c%d", i);
+		reconnu_record in = {.source = "s", .source_id = id};
+		struct store_rec *r = build(&in, 1);
+		uint32_t h = r ? (uint32_t)store_key_hash(r) : 0;
+		store_rec_delete(r);
+		for (size_t j = h & ((1u << BITS) - 1); seen[j];
+		     j = (j + 1) & ((1u << BITS) - 1))
+			if (low[j] == h) {
+				a = (int)seen[j] - 1;
+				b = i;
+				break;
+			}
+		if (a >= 0)
+			break;
+		size_t j = h & ((1u << BITS) - 1);
+		while (seen[j])
+			j = (j + 1) & ((1u << BITS) - 1);
+		seen[j] = (uint32_t)i + 1;
+		low[j] = h;
+	}
+	free(seen);
+	free(low);
+	ok(a >= 0, "two keys share the low half of their hash");
+	if (a < 0)
+		return;
+	uint64_t full[2] = {0, 0};
+	for (int k = 0; k < 2; k++) {
+		snprintf(id, sizeof(id), "c%d", k ? b : a);
+		reconnu_record in = {.source = "s", .source_id = id};
+		struct store_rec *r = build(&in, 1);
+		full[k] = r ? store_key_hash(r) : 0;
+		store_rec_delete(r);
+	}
+	ok(full[0] != full[1] && (uint32_t)full[0] == (uint32_t)full[1],
+	   "with different full hashes");
+	struct store *st = store_new();
+	/* the pair among others, so that the table grows past them */
+	int all = 1;
+	for (int i = 0; i < 3000; i++) {
+		snprintf(id, sizeof(id), "c%d",
+			 i == 1000   ? a
+			 : i == 2000 ? b
+				     : i + TRIES);
+		reconnu_record in = {.source = "s", .source_id = id};
+		struct store_rec *r = build(&in, 1);
+		all &= r && store_put(st, r) == 0;
+	}
+	ok(all, "both stored");
+	snprintf(id, sizeof(id), "c%d", a);
+	is_int(store_lookup(st, "s", id), 1000, "the first found at its id");
+	snprintf(id, sizeof(id), "c%d", b);
+	is_int(store_lookup(st, "s", id), 2000, "the second found at its id");
+	store_remove(st, 1000);
+	is_int(store_lookup(st, "s", id), 2000,
+	       "the second after removing the first");
+	snprintf(id, sizeof(id), "c%d", a);
+	is_int(store_lookup(st, "s", id), STORE_NONE, "the first is gone");
+	store_delete(st);
+}
+
 /* Restoring with the hash computed ahead (a snapshot load) gives the same
  * key map as store_restore; a key restored twice is refused. */
 static void test_restore_hashed(void)
@@ -202,6 +294,7 @@ int main(void)
 	}
 	test_normalised_forms();
 	test_validation_messages();
+	test_key_map_low_half_collision();
 	test_key_map();
 	test_restore_hashed();
 	return unit_done();
