@@ -211,10 +211,16 @@ static int sys_prealloc(struct wal_io *io, const char *path, uint64_t size,
 	return rc;
 }
 
-/** Submits what is queued and reaps n completions into res[user_data]. */
+/** Submits what is queued and reaps n completions into res[user_data].
+ *  One io_uring_enter submits and waits for all n (a write completes at
+ *  once but its linked fdatasync does not: separate submit and wait
+ *  calls cost a second system call per batch). */
 static int uring_run(struct io_uring *ring, int n, int *res)
 {
-	int rc = io_uring_submit(ring);
+	int rc;
+	do
+		rc = io_uring_submit_and_wait(ring, (unsigned)n);
+	while (rc == -EINTR);
 	if (rc < 0)
 		return rc;
 	if (rc != n)
@@ -672,7 +678,8 @@ struct wal {
 	size_t nsegs, segcap;
 	struct wal_stats st;
 	_Atomic uint64_t durable_lsn;
-	_Atomic int failed; /**< fail-stop error, 0 while healthy */
+	_Atomic int failed;  /**< fail-stop error, 0 while healthy */
+	_Atomic int waiters; /**< threads in wal_wait */
 
 	/* zero-filled spare segment (see wal.h), under mu */
 	int spare_ready; /**< DIR/spare.zero is complete, not yet taken */
@@ -984,9 +991,10 @@ static void wal_write_batch(struct wal *w, struct wal_frame *first, size_t n,
 		w->synced_lsn = last;
 		w->last_sync = now_ns();
 	}
-	complete(first, n, 0);
+	/* Stats first, callbacks (the replies) next, then durable_lsn: the
+	 * next write of a client, which follows its reply, does not find mu
+	 * held by this thread, and a waiter is woken only if there is one. */
 	pthread_mutex_lock(&w->mu);
-	atomic_store(&w->durable_lsn, last);
 	w->st.frames += n;
 	w->st.bytes += bytes;
 	w->st.batches++;
@@ -997,10 +1005,18 @@ static void wal_write_batch(struct wal *w, struct wal_frame *first, size_t n,
 	while (b < 11 && (n >> (b + 1)))
 		b++;
 	w->st.batch_hist[b]++;
-	w->st.durable_lsn = last;
 	w->st.synced_lsn = w->synced_lsn;
-	pthread_cond_broadcast(&w->done);
 	pthread_mutex_unlock(&w->mu);
+	complete(first, n, 0);
+	/* wal_wait: durable_lsn only after the callbacks ran. A waiter bumps
+	 * waiters under mu before it checks durable_lsn (both seq_cst): it
+	 * sees the new LSN or is seen here, and mu is taken only then. */
+	atomic_store(&w->durable_lsn, last);
+	if (atomic_load(&w->waiters)) {
+		pthread_mutex_lock(&w->mu);
+		pthread_cond_broadcast(&w->done);
+		pthread_mutex_unlock(&w->mu);
+	}
 }
 
 /** Writes a whole dequeued list, batch by batch. */
@@ -1597,18 +1613,20 @@ fail:
 	return rc;
 }
 
-/* Queues the numbered frames head..tail for the log thread, waking it when
- * the queue was empty. Caller holds w->mu. */
-static void enqueue_locked(struct wal *w, struct wal_frame *head,
-			   struct wal_frame *tail)
+/* Queues the numbered frames head..tail for the log thread. Caller holds
+ * w->mu. @retval 1 when the queue was empty: the caller then signals
+ * w->wake, after unlocking mu, so that the woken log thread does not at
+ * once block on the mutex still held here (a second wake-up). */
+static int enqueue_locked(struct wal *w, struct wal_frame *head,
+			  struct wal_frame *tail)
 {
-	if (w->tail) {
+	int was_empty = !w->tail;
+	if (w->tail)
 		w->tail->next = head;
-	} else {
+	else
 		w->head = head;
-		pthread_cond_signal(&w->wake);
-	}
 	w->tail = tail;
+	return was_empty;
 }
 
 int wal_append(struct wal *w, uint8_t type, const void *payload, size_t len,
@@ -1636,10 +1654,12 @@ int wal_append(struct wal *w, uint8_t type, const void *payload, size_t len,
 		return err ? err : -ESHUTDOWN;
 	}
 	f->lsn = w->next_lsn++;
-	enqueue_locked(w, f, f);
+	int wake = enqueue_locked(w, f, f);
 	if (lsn)
 		*lsn = f->lsn;
 	pthread_mutex_unlock(&w->mu);
+	if (wake)
+		pthread_cond_signal(&w->wake);
 	return 0;
 }
 
@@ -1688,10 +1708,12 @@ int wal_append_batch(struct wal *w, const struct wal_item *items, size_t n,
 	}
 	for (struct wal_frame *f = head; f; f = f->next)
 		f->lsn = w->next_lsn++;
-	enqueue_locked(w, head, tail);
+	int wake = enqueue_locked(w, head, tail);
 	if (last_lsn)
 		*last_lsn = tail->lsn;
 	pthread_mutex_unlock(&w->mu);
+	if (wake)
+		pthread_cond_signal(&w->wake);
 	return 0;
 }
 
@@ -1703,8 +1725,10 @@ int wal_wait(struct wal *w, uint64_t lsn)
 		pthread_mutex_unlock(&w->mu);
 		return -EINVAL;
 	}
+	atomic_fetch_add(&w->waiters, 1);
 	while (atomic_load(&w->durable_lsn) < lsn && !atomic_load(&w->failed))
 		pthread_cond_wait(&w->done, &w->mu);
+	atomic_fetch_sub(&w->waiters, 1);
 	rc = atomic_load(&w->durable_lsn) >= lsn ? 0 : atomic_load(&w->failed);
 	pthread_mutex_unlock(&w->mu);
 	return rc;
@@ -1750,6 +1774,7 @@ void wal_stats(struct wal *w, struct wal_stats *st)
 	pthread_mutex_lock(&w->mu);
 	*st = w->st;
 	st->next_lsn = w->next_lsn;
+	st->durable_lsn = atomic_load(&w->durable_lsn);
 	pthread_mutex_unlock(&w->mu);
 }
 
