@@ -31,6 +31,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 #if defined(__x86_64__)
@@ -45,6 +46,9 @@
 #define WAL_BATCH_BYTES	 (64u << 20)
 #define WAL_MAX_FRAME	 (1u << 30)
 #define WAL_RBUF_MIN	 (256u << 10)
+#define WAL_ZERO_CHUNK	 (1u << 20) /* spare zero-fill: write + fdatasync */
+#define WAL_SPARE_TMP	 "spare.tmp"
+#define WAL_SPARE	 "spare.zero"
 
 /* ---- CRC32C ----------------------------------------------------------- */
 
@@ -162,10 +166,61 @@ static int sys_ftruncate(struct wal_io *io, int fd, uint64_t size)
 	return ftruncate(fd, (off_t)size) ? -errno : 0;
 }
 
-/** Submits what is queued and reaps n completions into res[user_data]. */
+/**
+ * Zero-fills a spare segment. fallocate first so that a full disk fails
+ * here and not halfway; then real zeros (fallocate alone leaves unwritten
+ * extents, and the first write into each block would change metadata),
+ * in chunks each fdatasync'ed so that the dirty data never piles up in
+ * front of the log's own syncs. The zero pages stay in the page cache, so
+ * the log's small writes into them need no read-modify-write.
+ */
+static int sys_prealloc(struct wal_io *io, const char *path, uint64_t size,
+			const _Atomic int *cancel)
+{
+	(void)io;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	int rc = 0;
+	uint8_t *z = calloc(1, WAL_ZERO_CHUNK);
+	if (!z)
+		rc = -ENOMEM;
+	if (!rc && size && fallocate(fd, 0, 0, (off_t)size) &&
+	    errno != EOPNOTSUPP && errno != ENOSYS)
+		rc = -errno;
+	for (uint64_t off = 0; !rc && off < size;) {
+		if (atomic_load(cancel)) {
+			rc = -ECANCELED;
+			break;
+		}
+		size_t k = size - off < WAL_ZERO_CHUNK ? (size_t)(size - off)
+						       : WAL_ZERO_CHUNK;
+		ssize_t wr = pwrite(fd, z, k, (off_t)off);
+		if (wr < 0 && errno == EINTR)
+			continue;
+		if (wr <= 0)
+			rc = wr < 0 ? -errno : -ENOSPC;
+		else if (fdatasync(fd))
+			rc = -errno;
+		else
+			off += (uint64_t)wr;
+	}
+	free(z);
+	if (close(fd) && !rc)
+		rc = -errno;
+	return rc;
+}
+
+/** Submits what is queued and reaps n completions into res[user_data].
+ *  One io_uring_enter submits and waits for all n (a write completes at
+ *  once but its linked fdatasync does not: separate submit and wait
+ *  calls cost a second system call per batch). */
 static int uring_run(struct io_uring *ring, int n, int *res)
 {
-	int rc = io_uring_submit(ring);
+	int rc;
+	do
+		rc = io_uring_submit_and_wait(ring, (unsigned)n);
+	while (rc == -EINTR);
 	if (rc < 0)
 		return rc;
 	if (rc != n)
@@ -233,6 +288,7 @@ static const struct wal_io_ops uring_ops = {
     .ftruncate = sys_ftruncate,
     .write_sync = uring_write_sync,
     .sync = uring_sync,
+    .prealloc = sys_prealloc,
     .destroy = uring_destroy,
 };
 
@@ -432,12 +488,15 @@ static int frame_check(struct rbuf *r, uint64_t off, uint64_t size,
  * @retval 1 yes (corruption), 0 no (torn tail), < 0 errno.
  */
 static int later_frame_proves_sync(struct rbuf *r, uint64_t bad_off,
-				   uint64_t size, uint32_t cap, uint32_t salt,
-				   uint64_t bad_lsn)
+				   uint64_t size, uint64_t nz_end, uint32_t cap,
+				   uint32_t salt, uint64_t bad_lsn)
 {
 	uint8_t magic[4];
 	le_put32(magic, WAL_FRAME_MAGIC);
-	for (uint64_t off = bad_off + 1; off + WAL_HDR <= size; off++) {
+	/* a frame starts with its (non-zero) magic: none starts in the zeros
+	 * from nz_end on, which can be most of a preallocated segment */
+	for (uint64_t off = bad_off + 1; off + WAL_HDR <= size && off < nz_end;
+	     off++) {
 		int rc;
 		const uint8_t *p = rbuf_get(r, off, 4, &rc);
 		if (!p)
@@ -456,6 +515,38 @@ static int later_frame_proves_sync(struct rbuf *r, uint64_t bad_off,
 			return rc ? rc : -EIO;
 		if (fi.lsn - le_get32(p + 20) >= bad_lsn)
 			return 1;
+	}
+	return 0;
+}
+
+/**
+ * End of the last non-zero byte in [from, size) (from when all are zero).
+ * @retval 0 or < 0 errno.
+ */
+static int nonzero_end(struct rbuf *r, uint64_t from, uint64_t size,
+		       uint64_t *end)
+{
+	*end = from;
+	for (uint64_t off = from; off < size;) {
+		size_t n = size - off < WAL_RBUF_MIN ? (size_t)(size - off)
+						     : WAL_RBUF_MIN;
+		int rc;
+		const uint8_t *p = rbuf_get(r, off, n, &rc);
+		if (!p)
+			return rc ? rc : -EIO; /* file shrank under us */
+		size_t i = n;
+		while (i >= 8) {
+			uint64_t v;
+			memcpy(&v, p + i - 8, 8);
+			if (v)
+				break;
+			i -= 8;
+		}
+		while (i && !p[i - 1])
+			i--;
+		if (i)
+			*end = off + i;
+		off += n;
 	}
 	return 0;
 }
@@ -498,7 +589,15 @@ static int seg_scan(struct rbuf *r, uint32_t cap, seg_frame_fn fn, void *ctx,
 		if (rc < 0)
 			return rc;
 		if (rc == 0) {
-			rc = later_frame_proves_sync(r, off, rep->size, cap,
+			uint64_t nz;
+			if ((rc = nonzero_end(r, off, rep->size, &nz)) < 0)
+				return rc;
+			if (nz == off) { /* preallocated zeros: clean end */
+				rep->zero_tail = rep->size - off;
+				rep->reason[0] = 0;
+				return 0;
+			}
+			rc = later_frame_proves_sync(r, off, rep->size, nz, cap,
 						     sh.salt, want);
 			if (rc < 0)
 				return rc;
@@ -579,12 +678,29 @@ struct wal {
 	size_t nsegs, segcap;
 	struct wal_stats st;
 	_Atomic uint64_t durable_lsn;
-	_Atomic int failed; /**< fail-stop error, 0 while healthy */
+	_Atomic int failed;  /**< fail-stop error, 0 while healthy */
+	_Atomic int waiters; /**< threads in wal_wait */
+
+	/* zero-filled spare segment (see wal.h), under mu */
+	int spare_ready; /**< DIR/spare.zero is complete, not yet taken */
+	int spare_off;	 /**< 1: preparing one failed, not again until the
+			      next rotation; 2: never (no_prealloc) */
+	int helper_stop; /**< wal_close: helper finishes the trims, exits */
+	struct wal_trim {
+		int fd;
+		uint64_t size;
+	} trims[4]; /**< rotated segments the helper trims */
+	int ntrims;
+	pthread_cond_t helper_wake; /**< helper: a spare or a trim is due */
+	_Atomic int spare_cancel;   /**< stops a zero-fill in progress */
+	pthread_t helper;
+	int helper_started;
 
 	pthread_t thr;
 	int thr_started;
 	/* WAL thread (or wal_open before it starts) only */
 	int fd;		      /**< segment being written, -1 if none */
+	uint64_t seg_size;    /**< its preallocated size, 0 if it grows */
 	uint32_t salt;	      /**< its salt */
 	uint64_t seg_off;     /**< bytes written to it */
 	uint64_t good_off;    /**< end of its last acknowledged frame */
@@ -671,9 +787,62 @@ static int wal_sync_now(struct wal *w)
 	return 0;
 }
 
+/** Trims a retired segment to its last frame (size) and closes it. Its
+ *  zero tail is not data: recovery trims it too when this is lost. */
+static void trim_close(struct wal *w, int fd, uint64_t size)
+{
+	const struct wal_io_ops *io = w->io->ops;
+	if (io->ftruncate(w->io, fd, size) == 0)
+		io->sync(w->io, fd);
+	io->close(w->io, fd);
+}
+
+/** Closes a rotated segment: a preallocated one is trimmed to its last
+ *  frame by the helper, off the log's path (here when its queue is full). */
+static void wal_retire(struct wal *w, int fd, uint64_t seg_size, uint64_t end)
+{
+	if (!seg_size || end >= seg_size) {
+		w->io->ops->close(w->io, fd);
+		return;
+	}
+	pthread_mutex_lock(&w->mu);
+	if (w->helper_started && w->ntrims < 4) {
+		w->trims[w->ntrims++] = (struct wal_trim){fd, end};
+		pthread_cond_signal(&w->helper_wake);
+		fd = -1;
+	}
+	pthread_mutex_unlock(&w->mu);
+	if (fd >= 0)
+		trim_close(w, fd, end);
+}
+
+/** Takes the spare when one is ready: renamed to tmp and opened.
+ *  @retval fd, or -1 (none, or it could not be taken: grow instead). */
+static int spare_take(struct wal *w, const char *tmp)
+{
+	char spare[4200];
+	int ready, fd = -1;
+	pthread_mutex_lock(&w->mu);
+	ready = w->spare_ready;
+	pthread_mutex_unlock(&w->mu);
+	if (!ready)
+		return -1;
+	/* the helper makes no new spare until spare_ready drops below, so
+	 * this renames the one it announced */
+	snprintf(spare, sizeof(spare), "%s/%s", w->dir, WAL_SPARE);
+	if (w->io->ops->rename(w->io, spare, tmp) == 0)
+		fd = w->io->ops->open(w->io, tmp, O_WRONLY | O_CLOEXEC, 0);
+	pthread_mutex_lock(&w->mu);
+	w->spare_ready = 0;
+	pthread_cond_signal(&w->helper_wake);
+	pthread_mutex_unlock(&w->mu);
+	return fd < 0 ? -1 : fd;
+}
+
 /**
  * Closes the current segment (synced first) and starts one whose first
- * frame will be start: .tmp, header, fdatasync, rename, fsync dir.
+ * frame will be start: the zero-filled spare or a new file as NAME.tmp,
+ * header, fdatasync, rename, fsync dir.
  */
 static int wal_rotate(struct wal *w, uint64_t start)
 {
@@ -684,9 +853,15 @@ static int wal_rotate(struct wal *w, uint64_t start)
 	if (w->fd >= 0) {
 		if (w->written_lsn > w->synced_lsn && (rc = wal_sync_now(w)))
 			return rc;
-		io->close(w->io, w->fd);
+		wal_retire(w, w->fd, w->seg_size, w->seg_off);
 		w->fd = -1;
 	}
+	pthread_mutex_lock(&w->mu);
+	if (w->spare_off == 1) { /* a failed spare: try again from now on */
+		w->spare_off = 0;
+		pthread_cond_signal(&w->helper_wake);
+	}
+	pthread_mutex_unlock(&w->mu);
 	uint32_t salt = 0;
 	while (salt == 0)
 		if (getrandom(&salt, sizeof(salt), 0) != sizeof(salt))
@@ -694,8 +869,11 @@ static int wal_rotate(struct wal *w, uint64_t start)
 	head_encode(h, salt, start);
 	seg_path(tmp, sizeof(tmp), w->dir, start, ".tmp");
 	seg_path(path, sizeof(path), w->dir, start, "");
-	int fd = io->open(w->io, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-			  0644);
+	int fd = spare_take(w, tmp);
+	uint64_t seg_size = fd >= 0 ? w->segment_bytes : 0;
+	if (fd < 0)
+		fd = io->open(w->io, tmp,
+			      O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return fd;
 	struct iovec iov = {h, WAL_HDR};
@@ -712,9 +890,11 @@ static int wal_rotate(struct wal *w, uint64_t start)
 		return rc;
 	}
 	w->fd = fd;
+	w->seg_size = seg_size;
 	w->salt = salt;
 	w->seg_off = w->good_off = WAL_HDR;
 	pthread_mutex_lock(&w->mu);
+	w->st.prealloc_segments += seg_size != 0;
 	if (!w->nsegs || w->segs[w->nsegs - 1] != start) {
 		if (w->nsegs == w->segcap) {
 			size_t cap = w->segcap ? 2 * w->segcap : 16;
@@ -811,9 +991,10 @@ static void wal_write_batch(struct wal *w, struct wal_frame *first, size_t n,
 		w->synced_lsn = last;
 		w->last_sync = now_ns();
 	}
-	complete(first, n, 0);
+	/* Stats first, callbacks (the replies) next, then durable_lsn: the
+	 * next write of a client, which follows its reply, does not find mu
+	 * held by this thread, and a waiter is woken only if there is one. */
 	pthread_mutex_lock(&w->mu);
-	atomic_store(&w->durable_lsn, last);
 	w->st.frames += n;
 	w->st.bytes += bytes;
 	w->st.batches++;
@@ -824,10 +1005,18 @@ static void wal_write_batch(struct wal *w, struct wal_frame *first, size_t n,
 	while (b < 11 && (n >> (b + 1)))
 		b++;
 	w->st.batch_hist[b]++;
-	w->st.durable_lsn = last;
 	w->st.synced_lsn = w->synced_lsn;
-	pthread_cond_broadcast(&w->done);
 	pthread_mutex_unlock(&w->mu);
+	complete(first, n, 0);
+	/* wal_wait: durable_lsn only after the callbacks ran. A waiter bumps
+	 * waiters under mu before it checks durable_lsn (both seq_cst): it
+	 * sees the new LSN or is seen here, and mu is taken only then. */
+	atomic_store(&w->durable_lsn, last);
+	if (atomic_load(&w->waiters)) {
+		pthread_mutex_lock(&w->mu);
+		pthread_cond_broadcast(&w->done);
+		pthread_mutex_unlock(&w->mu);
+	}
 }
 
 /** Writes a whole dequeued list, batch by batch. */
@@ -859,13 +1048,75 @@ static void wal_write_list(struct wal *w, struct wal_frame *list)
 	}
 }
 
+/** Makes DIR/spare.zero (helper thread). @retval 0 or -errno. */
+static int spare_make(struct wal *w)
+{
+	char tmp[4200], spare[4200];
+	struct statvfs vs;
+	snprintf(tmp, sizeof(tmp), "%s/%s", w->dir, WAL_SPARE_TMP);
+	snprintf(spare, sizeof(spare), "%s/%s", w->dir, WAL_SPARE);
+	/* room for the spare and for the segment being written: never let
+	 * the zero-fill be what fills the disk under the log */
+	if (fstatvfs(w->dirfd, &vs) == 0 &&
+	    (uint64_t)vs.f_bavail * vs.f_frsize < 2 * w->segment_bytes)
+		return -ENOSPC;
+	int rc = w->io->ops->prealloc(w->io, tmp, w->segment_bytes,
+				      &w->spare_cancel);
+	if (!rc)
+		rc = w->io->ops->rename(w->io, tmp, spare);
+	if (rc)
+		unlink(tmp);
+	return rc;
+}
+
+/** Helper thread: trims rotated segments, keeps one spare ready. */
+static void *wal_helper(void *arg)
+{
+	struct wal *w = arg;
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		if (w->ntrims) {
+			struct wal_trim t = w->trims[--w->ntrims];
+			pthread_mutex_unlock(&w->mu);
+			trim_close(w, t.fd, t.size);
+			pthread_mutex_lock(&w->mu);
+			continue;
+		}
+		if (w->helper_stop)
+			break;
+		if (!w->spare_ready && !w->spare_off &&
+		    !atomic_load(&w->failed)) {
+			pthread_mutex_unlock(&w->mu);
+			int rc = spare_make(w);
+			pthread_mutex_lock(&w->mu);
+			if (rc)
+				w->spare_off = 1;
+			else
+				w->spare_ready = 1;
+			/* the log thread may be idle on a growing segment */
+			pthread_cond_signal(&w->wake);
+			continue;
+		}
+		pthread_cond_wait(&w->helper_wake, &w->mu);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
 static void *wal_thread(void *arg)
 {
 	struct wal *w = arg;
 	for (;;) {
 		pthread_mutex_lock(&w->mu);
-		int due = 0;
+		int due = 0, early = 0;
 		while (!w->head && !w->closing) {
+			/* idle on a growing segment with a spare ready: switch
+			 * now, so that later writers get the fast syncs */
+			if (w->spare_ready && !w->seg_size &&
+			    !atomic_load(&w->failed)) {
+				early = 1;
+				break;
+			}
 			int pending = w->sync == WAL_SYNC_BATCH &&
 				      w->written_lsn > w->synced_lsn &&
 				      !atomic_load(&w->failed);
@@ -886,6 +1137,14 @@ static void *wal_thread(void *arg)
 		int closing = w->closing;
 		w->head = w->tail = NULL;
 		pthread_mutex_unlock(&w->mu);
+		if (early && !list) {
+			/* every dequeued frame is written: the next is
+			 * written_lsn + 1 (an empty segment is replaced) */
+			int rc = wal_rotate(w, w->written_lsn + 1);
+			if (rc)
+				wal_fail(w, rc);
+			continue;
+		}
 		if (list)
 			wal_write_list(w, list);
 		if (w->sync == WAL_SYNC_BATCH && !atomic_load(&w->failed) &&
@@ -1027,7 +1286,8 @@ static int wal_recover(struct wal *w, const struct wal_options *o,
 		       wal_replay_fn replay, void *ctx,
 		       struct wal_recovery *rec, char *err, size_t errcap)
 {
-	uint64_t *segs = NULL, from = o->from_lsn ? o->from_lsn : 1;
+	uint64_t *segs = NULL, *ztail = NULL,
+		 from = o->from_lsn ? o->from_lsn : 1;
 	size_t n = 0, keep;
 	struct rbuf r = {.fd = -1};
 	struct wal_file_report rep;
@@ -1037,7 +1297,14 @@ static int wal_recover(struct wal *w, const struct wal_options *o,
 		fmt(err, errcap, "%s: cannot list: %s", w->dir, strerror(-rc));
 		return rc;
 	}
-	/* Pass 1: find the end of the usable log. */
+	/* Pass 1: find the end of the usable log. ztail[i]: where segment i's
+	 * preallocated zero tail starts (0: none), trimmed once pass 1 has
+	 * accepted the log. */
+	if (n && !(ztail = calloc(n, sizeof(*ztail)))) {
+		rc = -ENOMEM;
+		fmt(err, errcap, "out of memory");
+		goto out;
+	}
 	uint64_t expect = 1, cut_off = 0;
 	int cut = 0; /* 0 none, 1 torn tail, 2 forced */
 	char why[300] = "";
@@ -1097,7 +1364,28 @@ static int wal_recover(struct wal *w, const struct wal_options *o,
 			rec->cut_bytes = rep.size - rep.valid_end;
 			break;
 		}
+		if (rep.zero_tail)
+			ztail[keep] = rep.valid_end;
 		expect = rep.frames ? rep.last_lsn + 1 : rep.start_lsn;
+	}
+	/* Trim the zero tails: every segment found here is an old one now
+	 * (a new one starts below), and old segments end at their last frame.
+	 */
+	for (size_t i = 0; i < keep; i++) {
+		if (!ztail[i])
+			continue;
+		seg_path(path, sizeof(path), w->dir, segs[i], "");
+		int fd = open(path, O_RDWR | O_CLOEXEC);
+		struct stat zs;
+		if (fd < 0 || fstat(fd, &zs) ||
+		    ftruncate(fd, (off_t)ztail[i]) || fsync(fd)) {
+			rc = -errno;
+			if (fd >= 0)
+				close(fd);
+			goto io_fail;
+		}
+		close(fd);
+		rec->zero_tail_bytes += (uint64_t)zs.st_size - ztail[i];
 	}
 	/* Apply the cut: truncate (torn) or move aside (forced). */
 	if (cut) {
@@ -1196,12 +1484,32 @@ static int wal_recover(struct wal *w, const struct wal_options *o,
 io_fail:
 	fmt(err, errcap, "%s: cutting damaged log: %s", path, strerror(-rc));
 out:
+	free(ztail);
 	free(segs);
 	free(r.p);
 	return rc;
 }
 
 /* ---- public API ------------------------------------------------------- */
+
+/** wal_open: removes a half-made spare; keeps a complete one of the right
+ *  size from the previous run (its zeros were fdatasync'ed before it got
+ *  its name), so that the first segment is preallocated at once. */
+static void spare_adopt(struct wal *w, int no_prealloc)
+{
+	struct stat st;
+	unlinkat(w->dirfd, WAL_SPARE_TMP, 0);
+	if (no_prealloc) {
+		w->spare_off = 2;
+		unlinkat(w->dirfd, WAL_SPARE, 0);
+	} else if (fstatat(w->dirfd, WAL_SPARE, &st, 0) == 0) {
+		if (S_ISREG(st.st_mode) &&
+		    (uint64_t)st.st_size == w->segment_bytes)
+			w->spare_ready = 1;
+		else
+			unlinkat(w->dirfd, WAL_SPARE, 0);
+	}
+}
 
 static void wal_free(struct wal *w)
 {
@@ -1214,6 +1522,7 @@ static void wal_free(struct wal *w)
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->wake);
 	pthread_cond_destroy(&w->done);
+	pthread_cond_destroy(&w->helper_wake);
 	free(w->segs);
 	free(w->dir);
 	free(w);
@@ -1247,6 +1556,7 @@ int wal_open(const struct wal_options *o, wal_replay_fn replay, void *ctx,
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&w->wake, &ca);
 	pthread_cond_init(&w->done, NULL);
+	pthread_cond_init(&w->helper_wake, NULL);
 	pthread_condattr_destroy(&ca);
 	w->sync = o->sync;
 	w->batch_ns = (uint64_t)(o->batch_ms ? o->batch_ms : 10) * 1000000u;
@@ -1279,6 +1589,7 @@ int wal_open(const struct wal_options *o, wal_replay_fn replay, void *ctx,
 		}
 		w->own_io = 1;
 	}
+	spare_adopt(w, o->no_prealloc);
 	w->written_lsn = w->synced_lsn = w->next_lsn - 1;
 	atomic_store(&w->durable_lsn, w->next_lsn - 1);
 	w->last_sync = now_ns();
@@ -1292,6 +1603,9 @@ int wal_open(const struct wal_options *o, wal_replay_fn replay, void *ctx,
 		goto fail;
 	}
 	w->thr_started = 1;
+	if (!w->spare_off &&
+	    pthread_create(&w->helper, NULL, wal_helper, w) == 0)
+		w->helper_started = 1; /* else: segments grow, as without */
 	*out = w;
 	return 0;
 fail:
@@ -1299,18 +1613,20 @@ fail:
 	return rc;
 }
 
-/* Queues the numbered frames head..tail for the log thread, waking it when
- * the queue was empty. Caller holds w->mu. */
-static void enqueue_locked(struct wal *w, struct wal_frame *head,
-			   struct wal_frame *tail)
+/* Queues the numbered frames head..tail for the log thread. Caller holds
+ * w->mu. @retval 1 when the queue was empty: the caller then signals
+ * w->wake, after unlocking mu, so that the woken log thread does not at
+ * once block on the mutex still held here (a second wake-up). */
+static int enqueue_locked(struct wal *w, struct wal_frame *head,
+			  struct wal_frame *tail)
 {
-	if (w->tail) {
+	int was_empty = !w->tail;
+	if (w->tail)
 		w->tail->next = head;
-	} else {
+	else
 		w->head = head;
-		pthread_cond_signal(&w->wake);
-	}
 	w->tail = tail;
+	return was_empty;
 }
 
 int wal_append(struct wal *w, uint8_t type, const void *payload, size_t len,
@@ -1338,10 +1654,12 @@ int wal_append(struct wal *w, uint8_t type, const void *payload, size_t len,
 		return err ? err : -ESHUTDOWN;
 	}
 	f->lsn = w->next_lsn++;
-	enqueue_locked(w, f, f);
+	int wake = enqueue_locked(w, f, f);
 	if (lsn)
 		*lsn = f->lsn;
 	pthread_mutex_unlock(&w->mu);
+	if (wake)
+		pthread_cond_signal(&w->wake);
 	return 0;
 }
 
@@ -1390,10 +1708,12 @@ int wal_append_batch(struct wal *w, const struct wal_item *items, size_t n,
 	}
 	for (struct wal_frame *f = head; f; f = f->next)
 		f->lsn = w->next_lsn++;
-	enqueue_locked(w, head, tail);
+	int wake = enqueue_locked(w, head, tail);
 	if (last_lsn)
 		*last_lsn = tail->lsn;
 	pthread_mutex_unlock(&w->mu);
+	if (wake)
+		pthread_cond_signal(&w->wake);
 	return 0;
 }
 
@@ -1405,8 +1725,10 @@ int wal_wait(struct wal *w, uint64_t lsn)
 		pthread_mutex_unlock(&w->mu);
 		return -EINVAL;
 	}
+	atomic_fetch_add(&w->waiters, 1);
 	while (atomic_load(&w->durable_lsn) < lsn && !atomic_load(&w->failed))
 		pthread_cond_wait(&w->done, &w->mu);
+	atomic_fetch_sub(&w->waiters, 1);
 	rc = atomic_load(&w->durable_lsn) >= lsn ? 0 : atomic_load(&w->failed);
 	pthread_mutex_unlock(&w->mu);
 	return rc;
@@ -1452,6 +1774,7 @@ void wal_stats(struct wal *w, struct wal_stats *st)
 	pthread_mutex_lock(&w->mu);
 	*st = w->st;
 	st->next_lsn = w->next_lsn;
+	st->durable_lsn = atomic_load(&w->durable_lsn);
 	pthread_mutex_unlock(&w->mu);
 }
 
@@ -1465,5 +1788,19 @@ void wal_close(struct wal *w)
 	pthread_mutex_unlock(&w->mu);
 	if (w->thr_started)
 		pthread_join(w->thr, NULL);
+	pthread_mutex_lock(&w->mu);
+	w->helper_stop = 1;
+	atomic_store(&w->spare_cancel, 1);
+	pthread_cond_signal(&w->helper_wake);
+	pthread_mutex_unlock(&w->mu);
+	if (w->helper_started)
+		pthread_join(w->helper, NULL);
+	/* the last segment ends at its last frame after a clean close (after
+	 * a failure, wal_fail already cut it there) */
+	if (w->fd >= 0 && w->seg_size > w->good_off && !atomic_load(&w->failed))
+		trim_close(w, w->fd, w->good_off);
+	else if (w->fd >= 0)
+		w->io->ops->close(w->io, w->fd);
+	w->fd = -1;
 	wal_free(w);
 }

@@ -15,6 +15,22 @@
  * segment can ever hold unsynced bytes. Each wal_open starts a new
  * segment (an empty last segment with the same name is replaced).
  *
+ * Preallocation. Appending to a growing file makes every fdatasync also
+ * write the inode (file size, extents; on a journalled file system, a
+ * journal commit), which doubles its cost and gives it long tails. So a
+ * helper thread keeps one spare ready: "spare.tmp" filled with
+ * segment_bytes of real zeros (written, not fallocate'd: unwritten
+ * extents would need a metadata change at the first write of each
+ * block), fdatasync'ed, then renamed "spare.zero". A new segment takes
+ * the spare when there is one (renamed to NAME.tmp, then as above), so
+ * frames overwrite zeros in place and each fdatasync is a data-only
+ * flush. Without a spare (not ready yet, no room on the disk, no_prealloc)
+ * the segment is created empty and grows, as before; the first segment of
+ * a wal_open is switched to the spare as soon as it is ready and the log
+ * is idle. A preallocated segment keeps a zero tail after its last frame
+ * until it is trimmed to its last frame: by the helper after rotation, by
+ * wal_close, or by recovery. A spare left by the previous run is reused.
+ *
  * On-disk layout, all integers little-endian:
  *
  *   file header, 32 bytes
@@ -38,7 +54,11 @@
  * Recovery (wal_open) reads segments in LSN order and stops a segment at
  * its first invalid frame (bad magic, length over the cap or past EOF,
  * wrong salt, LSN not the expected one, non-zero pad, bad checksum). The
- * length is checked against max_frame_bytes before any buffer grows. In
+ * length is checked against max_frame_bytes before any buffer grows.
+ * When every byte from there to EOF is zero, that is the segment's clean
+ * end (a preallocated zero tail, in any segment: a segment that was not
+ * trimmed yet is followed by one starting at the next LSN, and a gap in
+ * LSNs is refused below); recovery trims it. Otherwise, in
  * the last segment, such a stop is a torn tail when no later valid frame
  * proves the damaged bytes had already been fdatasync'ed (a later frame
  * whose lsn - back reaches the damaged LSN): the tail is truncated and
@@ -110,6 +130,9 @@ struct wal_options {
 	/** I/O backend, NULL for io_uring. Borrowed until wal_close (tests
 	 *  pass a power-loss simulator; see wal_io.h). */
 	struct wal_io *io;
+	/** 1: no zero-filled spare segments: segments grow as written (each
+	 *  fdatasync then also writes the file's metadata). */
+	int no_prealloc;
 };
 
 /**
@@ -138,6 +161,9 @@ struct wal_recovery {
 	int truncated;	     /**< 1: a torn tail was cut, 2: forced cut */
 	uint64_t cut_offset; /**< where, in cut_file */
 	uint64_t cut_bytes;  /**< bytes removed (moved aside when forced) */
+	/** preallocated zero bytes trimmed after the last frame of segments
+	 *  (not damage, not in cut_bytes) */
+	uint64_t zero_tail_bytes;
 	char cut_file[256];  /**< segment path ("" if nothing cut) */
 	char note[512];	     /**< one-line human summary of the cut */
 };
@@ -232,6 +258,7 @@ struct wal_stats {
 	/** batch_hist[i]: batches of [2^i, 2^(i+1)) frames (last: more) */
 	uint64_t batch_hist[12];
 	uint64_t segments;    /**< segments created */
+	uint64_t prealloc_segments; /**< of them, taken from a zero spare */
 	uint64_t next_lsn;    /**< LSN of the next append */
 	uint64_t durable_lsn; /**< as wal_durable_lsn */
 	uint64_t synced_lsn;  /**< last LSN covered by an fdatasync */
@@ -258,6 +285,9 @@ struct wal_file_report {
 	uint64_t last_lsn;  /**< of the last valid frame (0 if none) */
 	uint64_t size;	    /**< file size */
 	uint64_t valid_end; /**< offset just past the last valid frame */
+	/** bytes from valid_end to EOF when they are all zero (a
+	 *  preallocated tail: a clean end, damage 0), else 0 */
+	uint64_t zero_tail;
 	/** 0: clean to EOF; 1: damage that is a torn tail (no later frame
 	 *  proves it was synced); 2: corruption (a later valid frame was
 	 *  written after the damaged bytes were synced, or a bad header) */

@@ -5,7 +5,11 @@
  * through this layer.
  *
  * Every function returns >= 0 or a negative errno and is called from one
- * thread at a time (wal_open, then the WAL thread, then wal_close).
+ * thread at a time (wal_open, then the WAL thread, then wal_close), except
+ * that the WAL's helper thread (zero-filled spare segments, trimming
+ * rotated ones) calls prealloc, rename, ftruncate, sync and close on its
+ * own files concurrently with the WAL thread: a backend with shared state
+ * must lock it.
  */
 #ifndef RECONNU_WAL_IO_H
 #define RECONNU_WAL_IO_H
@@ -40,6 +44,15 @@ struct wal_io_ops {
 			   int *sres);
 	/** fdatasync(fd) alone. */
 	int (*sync)(struct wal_io *io, int fd);
+	/**
+	 * Creates path (truncated) as size zero bytes that are durable and
+	 * really written, not merely allocated, so that later writes inside
+	 * it change no file metadata and their fdatasync is a data-only
+	 * flush; closes it. Stops early with -ECANCELED once *cancel is
+	 * non-zero. On error the file may remain (the caller removes it).
+	 */
+	int (*prealloc)(struct wal_io *io, const char *path, uint64_t size,
+			const _Atomic int *cancel);
 	/** Frees the backend (called by wal_close for backends it made). */
 	void (*destroy)(struct wal_io *io);
 };

@@ -152,6 +152,14 @@ def main():
                            "--out", data])
     srv = Server(ARGS.work)
     try:
+        # bound is not serving: until the engine is open, calls answer
+        # UNAVAILABLE (the load then failed now and then on a busy machine)
+        deadline = time.time() + 30
+        while time.time() < deadline and subprocess.call(
+                [ARGS.cli, "--server", srv.addr, "--timeout-ms", "1000",
+                 "health"], stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL) != 0:
+            time.sleep(0.02)
         p = subprocess.run([ARGS.cli, "--server", srv.addr, "--json", "load",
                             data, "--map", DATAGEN_MAP],
                            stdout=subprocess.PIPE, text=True, timeout=120)

@@ -269,9 +269,9 @@ static uint8_t *make_image(size_t *n, uint64_t *ends, size_t *nframes)
 {
 	char dir[300], err[512], path[400];
 	struct wal *w;
-	struct got g;
+	struct wal_options o = {.dir = dir, .io = open_io, .no_prealloc = 1};
 	new_fast_dir(dir, sizeof(dir));
-	open_dir(dir, 0, &w, &g, NULL, err);
+	wal_open(&o, NULL, NULL, &w, NULL, err, 512);
 	fill(w, 20, 1);
 	wal_close(w);
 	seg_path(path, sizeof(path), dir, 1, "");
@@ -429,14 +429,30 @@ static void test_hostile_tails(void)
 		struct wal_recovery rec;
 		int rc = open_dir(dir, 0, &w, &g, &rec, err);
 		char msg[120];
-		snprintf(msg, sizeof(msg),
-			 "tail of %s: all %zu frames, tail cut, no big buffer",
-			 names[shape], nf);
-		ok(rc == 0 && g.n == nf && !g.bad && rec.truncated == 1 &&
-		       rec.cut_offset == n &&
-		       atomic_load(&wal__rbuf_peak) <=
-			   WAL_RBUF_MIN + (16u << 20),
-		   msg);
+		size_t sz = 0;
+		free(slurp(path, &sz));
+		if (shape == 0) {
+			/* zeros to EOF: a preallocated segment's clean end */
+			snprintf(msg, sizeof(msg),
+				 "tail of %s: all %zu frames, clean end, "
+				 "trimmed, not reported as a cut",
+				 names[shape], nf);
+			ok(rc == 0 && g.n == nf && !g.bad &&
+			       rec.truncated == 0 && rec.cut_bytes == 0 &&
+			       rec.zero_tail_bytes == tail && sz == n,
+			   msg);
+		} else {
+			snprintf(msg, sizeof(msg),
+				 "tail of %s: all %zu frames, tail cut, no big "
+				 "buffer",
+				 names[shape], nf);
+			ok(rc == 0 && g.n == nf && !g.bad &&
+			       rec.truncated == 1 && rec.cut_offset == n &&
+			       sz == n &&
+			       atomic_load(&wal__rbuf_peak) <=
+				   WAL_RBUF_MIN + (16u << 20),
+			   msg);
+		}
 		if (rc)
 			printf("# %s\n", err);
 		else
@@ -562,16 +578,23 @@ static void test_fault_injection(void)
 
 /* ---- power-loss simulator ------------------------------------------------ */
 
+/* Per file: the size the application sees, the size a completed fdatasync
+ * made durable, and the span written since (overwrites inside a zero-filled
+ * preallocated segment are as volatile as appends). */
 struct sim_file {
 	char path[400];
 	int fd;		  /**< -1 once closed */
-	uint64_t written; /**< bytes written (file size as the app sees) */
-	uint64_t synced;  /**< bytes covered by a completed fdatasync */
+	uint64_t written; /**< file size as the app sees it */
+	uint64_t synced;  /**< file size covered by a completed fdatasync */
+	uint64_t dlo, dhi; /**< bytes written since that sync (dlo == dhi:
+			      none); the WAL writes each byte once, over
+			      zeros when below synced */
 	int entry_synced; /**< directory entry made durable */
 };
 
 struct sim {
 	struct wal_io io;
+	pthread_mutex_t mu; /**< the WAL's helper thread calls in too */
 	struct sim_file f[256];
 	int nf;
 	int ops_left;	     /**< write/sync ops before the crash (-1 never) */
@@ -579,6 +602,7 @@ struct sim {
 	uint64_t synced_lsn; /**< highest LSN covered by a completed sync */
 	uint64_t written_lsn;
 	uint64_t sync_delay_us; /**< each sync takes this long */
+	int preallocs;		/**< spares made */
 };
 
 static struct sim_file *sim_find(struct sim *s, int fd)
@@ -587,6 +611,36 @@ static struct sim_file *sim_find(struct sim *s, int fd)
 		if (s->f[i].fd == fd)
 			return &s->f[i];
 	return NULL;
+}
+
+static struct sim_file *sim_find_path(struct sim *s, const char *path)
+{
+	for (int i = s->nf - 1; i >= 0; i--)
+		if (!strcmp(s->f[i].path, path))
+			return &s->f[i];
+	return NULL;
+}
+
+/** A slot for path: its existing one, else a new one (NULL: full). */
+static struct sim_file *sim_slot(struct sim *s, const char *path)
+{
+	struct sim_file *f = sim_find_path(s, path);
+	if (f)
+		return f;
+	if (s->nf == 256) { /* long-lived simulator: forget closed files */
+		int k = 0;
+		for (int i = 0; i < s->nf; i++)
+			if (s->f[i].fd >= 0)
+				s->f[k++] = s->f[i];
+		s->nf = k;
+	}
+	if (s->nf == 256)
+		return NULL;
+	f = &s->f[s->nf++];
+	memset(f, 0, sizeof(*f));
+	snprintf(f->path, sizeof(f->path), "%s", path);
+	f->fd = -1;
+	return f;
 }
 
 /** Counts one write/sync op; true when the machine is (now) down. */
@@ -602,72 +656,102 @@ static int sim_tick(struct sim *s)
 static int sim_open(struct wal_io *io, const char *path, int flags, mode_t mode)
 {
 	struct sim *s = (struct sim *)io;
-	if (s->nf == 256) { /* long-lived simulator: forget closed files */
-		int k = 0;
-		for (int i = 0; i < s->nf; i++)
-			if (s->f[i].fd >= 0)
-				s->f[k++] = s->f[i];
-		s->nf = k;
+	struct stat st;
+	pthread_mutex_lock(&s->mu);
+	int existed = stat(path, &st) == 0;
+	struct sim_file *f = s->crashed ? NULL : sim_slot(s, path);
+	int fd = f ? open(path, flags, mode) : -EIO;
+	if (fd < 0 && f)
+		fd = -errno;
+	if (fd >= 0) {
+		int known = f->fd >= 0 || f->written || f->entry_synced;
+		f->fd = fd;
+		if (flags & O_TRUNC) {
+			f->written = f->synced = f->dlo = f->dhi = 0;
+		} else if (!known && existed) {
+			/* there before: durable as it is */
+			f->written = f->synced = (uint64_t)st.st_size;
+			f->dlo = f->dhi = 0;
+		}
+		if (!known)
+			f->entry_synced = existed;
 	}
-	if (s->crashed || s->nf == 256)
-		return -EIO;
-	int fd = open(path, flags, mode);
-	if (fd < 0)
-		return -errno;
-	struct sim_file *f = &s->f[s->nf++];
-	snprintf(f->path, sizeof(f->path), "%s", path);
-	f->fd = fd;
-	f->written = f->synced = 0;
-	f->entry_synced = 0;
+	pthread_mutex_unlock(&s->mu);
 	return fd;
 }
 
 static int sim_close(struct wal_io *io, int fd)
 {
-	struct sim_file *f = sim_find((struct sim *)io, fd);
+	struct sim *s = (struct sim *)io;
+	pthread_mutex_lock(&s->mu);
+	struct sim_file *f = sim_find(s, fd);
 	if (f)
 		f->fd = -1;
+	pthread_mutex_unlock(&s->mu);
 	return close(fd) ? -errno : 0;
 }
 
 static int sim_rename(struct wal_io *io, const char *from, const char *to)
 {
 	struct sim *s = (struct sim *)io;
+	int rc = 0;
+	pthread_mutex_lock(&s->mu);
 	if (s->crashed)
-		return -EIO;
-	if (rename(from, to))
-		return -errno;
-	for (int i = 0; i < s->nf; i++)
+		rc = -EIO;
+	else if (rename(from, to))
+		rc = -errno;
+	for (int i = 0; !rc && i < s->nf; i++) {
+		if (!strcmp(s->f[i].path, to)) /* replaced */
+			s->f[i].path[0] = 0;
 		if (!strcmp(s->f[i].path, from)) {
 			snprintf(s->f[i].path, sizeof(s->f[i].path), "%s", to);
 			s->f[i].entry_synced = 0;
 		}
-	return 0;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return rc;
 }
 
 static int sim_fsync_dir(struct wal_io *io, int dirfd)
 {
 	struct sim *s = (struct sim *)io;
 	(void)dirfd;
-	if (s->crashed)
-		return -EIO;
-	for (int i = 0; i < s->nf; i++)
+	pthread_mutex_lock(&s->mu);
+	int rc = s->crashed ? -EIO : 0;
+	for (int i = 0; !rc && i < s->nf; i++)
 		s->f[i].entry_synced = 1;
-	return 0;
+	pthread_mutex_unlock(&s->mu);
+	return rc;
 }
 
 static int sim_ftruncate(struct wal_io *io, int fd, uint64_t size)
 {
 	struct sim *s = (struct sim *)io;
+	int rc = 0;
+	pthread_mutex_lock(&s->mu);
 	struct sim_file *f = sim_find(s, fd);
 	if (s->crashed || !f)
-		return -EIO;
-	if (ftruncate(fd, (off_t)size))
-		return -errno;
-	f->written = size;
-	if (f->synced > size)
-		f->synced = size;
-	return 0;
+		rc = -EIO;
+	else if (ftruncate(fd, (off_t)size))
+		rc = -errno;
+	if (!rc) {
+		f->written = size;
+		if (f->synced > size)
+			f->synced = size;
+		if (f->dhi > size)
+			f->dhi = size;
+		if (f->dlo > f->dhi)
+			f->dlo = f->dhi;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+static void sim_synced(struct sim *s, struct sim_file *f)
+{
+	f->synced = f->written;
+	f->dlo = f->dhi = 0;
+	s->synced_lsn = s->written_lsn;
 }
 
 static void sim_write_sync(struct wal_io *io, int fd, const struct iovec *iov,
@@ -675,17 +759,24 @@ static void sim_write_sync(struct wal_io *io, int fd, const struct iovec *iov,
 			   int *sres)
 {
 	struct sim *s = (struct sim *)io;
+	pthread_mutex_lock(&s->mu);
 	struct sim_file *f = sim_find(s, fd);
 	if (sync)
 		*sres = -ECANCELED;
 	if (sim_tick(s) || !f) {
 		*wres = -EIO;
-		return;
+		goto out;
 	}
 	ssize_t k = pwritev(fd, iov, iovcnt, (off_t)off);
 	*wres = k < 0 ? -errno : (int)k;
 	if (k < 0)
-		return;
+		goto out;
+	if (k > 0) {
+		if (f->dlo == f->dhi || off < f->dlo)
+			f->dlo = off;
+		if (off + (uint64_t)k > f->dhi)
+			f->dhi = off + (uint64_t)k;
+	}
 	if (off + (uint64_t)k > f->written)
 		f->written = off + (uint64_t)k;
 	for (int i = 0; i < iovcnt; i++) {
@@ -694,27 +785,57 @@ static void sim_write_sync(struct wal_io *io, int fd, const struct iovec *iov,
 			s->written_lsn = le_get64(h + 8);
 	}
 	if (!sync)
-		return;
+		goto out;
 	if (sim_tick(s)) {
 		*sres = -EIO;
-		return;
+		goto out;
 	}
 	if (s->sync_delay_us)
 		usleep((useconds_t)s->sync_delay_us);
-	f->synced = f->written;
-	s->synced_lsn = s->written_lsn;
+	sim_synced(s, f);
 	*sres = 0;
+out:
+	pthread_mutex_unlock(&s->mu);
 }
 
 static int sim_sync(struct wal_io *io, int fd)
 {
 	struct sim *s = (struct sim *)io;
+	int rc = 0;
+	pthread_mutex_lock(&s->mu);
 	struct sim_file *f = sim_find(s, fd);
 	if (sim_tick(s) || !f)
-		return -EIO;
-	f->synced = f->written;
-	s->synced_lsn = s->written_lsn;
-	return 0;
+		rc = -EIO;
+	else
+		sim_synced(s, f);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+/** A spare: a sparse file reads as zeros (cheap on tmpfs), durable once
+ *  made; its directory entry is not (the WAL never syncs it). Not a
+ *  crash point: the helper runs beside the log's counted ops. */
+static int sim_prealloc(struct wal_io *io, const char *path, uint64_t size,
+			const _Atomic int *cancel)
+{
+	struct sim *s = (struct sim *)io;
+	int rc = 0;
+	(void)cancel;
+	pthread_mutex_lock(&s->mu);
+	struct sim_file *f = s->crashed ? NULL : sim_slot(s, path);
+	int fd = f ? open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644) : -1;
+	if (fd < 0 || ftruncate(fd, (off_t)size))
+		rc = f ? -errno : -EIO;
+	if (fd >= 0)
+		close(fd);
+	if (!rc) {
+		f->written = f->synced = size;
+		f->dlo = f->dhi = 0;
+		f->entry_synced = 0;
+		s->preallocs++;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return rc;
 }
 
 static void sim_destroy(struct wal_io *io)
@@ -723,46 +844,81 @@ static void sim_destroy(struct wal_io *io)
 }
 
 static const struct wal_io_ops sim_ops = {
-    sim_open,	   sim_close,	   sim_rename, sim_fsync_dir,
-    sim_ftruncate, sim_write_sync, sim_sync,   sim_destroy,
+    .open = sim_open,
+    .close = sim_close,
+    .rename = sim_rename,
+    .fsync_dir = sim_fsync_dir,
+    .ftruncate = sim_ftruncate,
+    .write_sync = sim_write_sync,
+    .sync = sim_sync,
+    .prealloc = sim_prealloc,
+    .destroy = sim_destroy,
 };
 
 static void sim_init(struct sim *s, int ops_left)
 {
 	memset(s, 0, sizeof(*s));
+	pthread_mutex_init(&s->mu, NULL);
 	s->io.ops = &sim_ops;
 	s->ops_left = ops_left;
 }
 
+/** Drops bytes [from, to) of an open file: back to zeros below synced
+ *  (they overwrote zeros), gone above it. */
+static void sim_drop(int fd, uint64_t from, uint64_t to, uint64_t synced)
+{
+	static const uint8_t z[4096];
+	for (uint64_t o = from; o < to && o < synced;) {
+		uint64_t k = synced - o < sizeof(z) ? synced - o : sizeof(z);
+		if (to - o < k)
+			k = to - o;
+		if (pwrite(fd, z, (size_t)k, (off_t)o) != (ssize_t)k) {
+		}
+		o += k;
+	}
+	if (to > synced &&
+	    ftruncate(fd, (off_t)(from > synced ? from : synced))) {
+	}
+}
+
 /**
  * Power loss: files whose directory entry was never synced vanish; of
- * the others, bytes past the synced length are dropped (mode 0), zeroed
- * (1), garbled (2), partly kept (3), or zeros+garbage+kept (4, ALICE).
+ * the others, the bytes written since the last completed fdatasync (from
+ * dlo, or the synced size, to the file's end) are dropped (mode 0),
+ * zeroed (1), garbled (2), partly kept (3), or zeros+garbage+kept (4,
+ * ALICE).
  */
 static void sim_crash(struct sim *s, int mode)
 {
 	for (int i = 0; i < s->nf; i++) {
 		struct sim_file *f = &s->f[i];
 		struct stat st;
-		if (stat(f->path, &st))
+		if (!f->path[0] || stat(f->path, &st))
 			continue;
 		if (!f->entry_synced) {
 			unlink(f->path);
 			continue;
 		}
-		uint64_t size = (uint64_t)st.st_size, from = f->synced;
-		if (size <= from)
+		uint64_t size = (uint64_t)st.st_size, from = f->synced,
+			 to = size;
+		/* written since the sync; not past dhi: zeros there are
+		 * synced */
+		if (f->dlo < f->dhi) {
+			from = f->dlo < f->synced ? f->dlo : f->synced;
+			to = f->dhi;
+		}
+		if (to > size)
+			to = size;
+		if (to <= from)
 			continue;
-		uint64_t span = size - from;
+		uint64_t span = to - from;
 		int fd = open(f->path, O_RDWR);
 		if (mode == 0 || mode == 3) {
 			uint64_t keep = mode == 3 ? rng() % span : 0;
-			if (ftruncate(fd, (off_t)(from + keep))) {
-			}
+			sim_drop(fd, from + keep, to, f->synced);
 		} else {
-			uint64_t zero_to = mode == 4 ? from + span / 3 : size;
-			uint64_t junk_to =
-			    mode == 4 ? from + 2 * span / 3 : size;
+			uint64_t zero_to = mode == 4 ? from + span / 3 : to;
+			uint64_t junk_to = mode == 4 ? from + 2 * span / 3 : to;
 			for (uint64_t o = from; o < junk_to; o++) {
 				uint8_t c = (mode == 1 || o < zero_to)
 						? 0
@@ -775,12 +931,32 @@ static void sim_crash(struct sim *s, int mode)
 	}
 }
 
+/** Waits (bounded) until the log writes into a preallocated segment and
+ *  the helper has the next spare ready (or gave up): takes the helper's
+ *  timing out of a test. @retval 1 if so. */
+static int wait_spare(struct wal *w)
+{
+	for (int i = 0; i < 5000 && !wal_failed(w); i++) {
+		struct wal_stats st;
+		wal_stats(w, &st);
+		pthread_mutex_lock(&w->mu);
+		int r = w->spare_ready || w->spare_off;
+		pthread_mutex_unlock(&w->mu);
+		if (st.prealloc_segments && r)
+			return 1;
+		usleep(1000);
+	}
+	return 0;
+}
+
 static void test_power_loss(void)
 {
-	int lost = 0, refused = 0, gaps = 0, after_bad = 0, points = 0;
+	int lost = 0, refused = 0, gaps = 0, after_bad = 0, points = 0,
+	    pre_points = 0;
 	uint64_t acked_total = 0;
-	for (int mode_sync = 0; mode_sync < 2; mode_sync++)
+	for (int run = 0; run < 4; run++) /* growing, preallocated x modes */
 		for (int point = 1; point <= 60; point++) {
+			int pre = run >> 1, mode_sync = run & 1;
 			char dir[300], err[512];
 			struct sim s;
 			struct wal *w;
@@ -792,7 +968,8 @@ static void test_power_loss(void)
 			    .dir = dir,
 			    .segment_bytes = 700,
 			    .sync = mode_sync ? WAL_SYNC_NONE : WAL_SYNC_ALWAYS,
-			    .io = &s.io};
+			    .io = &s.io,
+			    .no_prealloc = !pre};
 			if (wal_open(&o, NULL, NULL, &w, NULL, err, 512))
 				continue; /* crashed while creating */
 			points++;
@@ -800,12 +977,24 @@ static void test_power_loss(void)
 			for (uint64_t i = 0; i < 60 && !wal_failed(w); i++) {
 				uint64_t lsn = i + 1, got;
 				size_t len = payload_of(lsn, buf);
+				/* every segment but the first one taken from a
+				 * zero-filled spare, deterministically */
+				if (pre)
+					wait_spare(w);
 				if (wal_append(w, (uint8_t)lsn, buf, len,
 					       on_durable, &c, &got))
 					break;
 				if (i % 3 == 2)
 					wal_wait(w, got);
 			}
+			struct wal_stats pst;
+			wal_stats(w, &pst);
+			pre_points += pst.prealloc_segments > 0;
+			/* power lost before close: close must not trim or
+			 * sync what the crash drops */
+			pthread_mutex_lock(&s.mu);
+			s.crashed = 1;
+			pthread_mutex_unlock(&s.mu);
 			wal_close(w);
 			sim_crash(&s, point % 5);
 			int rc = open_dir(dir, 0, &w, &g, NULL, err);
@@ -831,9 +1020,11 @@ static void test_power_loss(void)
 				wal_close(w);
 			rm_rf(dir);
 		}
-	printf("# %d crash points, %" PRIu64 " acknowledged frames checked\n",
-	       points, acked_total);
-	ok(points > 100, "crash points exercised");
+	printf("# %d crash points (%d in preallocated segments), %" PRIu64
+	       " acknowledged frames checked\n",
+	       points, pre_points, acked_total);
+	ok(points > 200, "crash points exercised");
+	ok(pre_points > 100, "crash points in preallocated segments");
 	is_int(refused, 0, "recovery starts after every power loss");
 	is_int(gaps, 0, "recovered frames are an intact prefix");
 	is_int(lost, 0, "no acknowledged frame lost (sync always)");
@@ -1018,6 +1209,234 @@ static void test_batch_mode_and_segments(void)
 	rm_rf(dir);
 }
 
+/* ---- preallocated segments ----------------------------------------------- */
+
+/** Size of path, or -1. */
+static long long file_size(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) ? -1 : (long long)st.st_size;
+}
+
+/* Real io_uring and disk: the first segment is switched to the spare once
+ * it is ready, rotated segments come from spares and are trimmed to their
+ * last frame, the live one keeps its zero tail, a clean close trims it,
+ * and the spare left behind is taken by the next open at once. */
+static void test_prealloc_rotation(void)
+{
+	char dir[300], err[512], path[400], spare[400];
+	struct wal *w;
+	struct got g;
+	struct wal_recovery rec;
+	enum { SEG = 64 << 10 };
+	new_dir(dir, sizeof(dir));
+	snprintf(spare, sizeof(spare), "%s/%s", dir, WAL_SPARE);
+	struct wal_options o = {.dir = dir, .segment_bytes = SEG};
+	memset(&g, 0, sizeof(g));
+	is_int(wal_open(&o, collect, &g, &w, &rec, err, 512), 0, "open");
+	ok(wait_spare(w), "first segment switched to a zero-filled spare");
+	struct wal_stats st;
+	wal_stats(w, &st);
+	/* the grown first segment had no frame: replaced under its name */
+	is_int(st.segments, 2, "early switch: one rotation");
+	is_int(fill(w, 10, 1), 0, "10 frames");
+	seg_path(path, sizeof(path), dir, 1, "");
+	is_int(file_size(path), SEG, "live segment: preallocated size");
+	struct wal_file_report rep;
+	is_int(wal_inspect_file(path, 0, NULL, NULL, &rep), 0, "inspect");
+	ok(rep.damage == 0 && rep.frames == 10 && rep.zero_tail > 0 &&
+	       rep.valid_end + rep.zero_tail == SEG,
+	   "live segment: 10 frames, then a clean zero tail");
+	/* frames in groups of 200 until 6 segments were made */
+	uint64_t n = 10;
+	while (st.segments < 6) {
+		wait_spare(w);
+		if (fill(w, 200, 0) || wal_wait(w, n + 200))
+			break;
+		n += 200;
+		wal_stats(w, &st);
+	}
+	ok(st.segments >= 6 && st.prealloc_segments == st.segments - 1,
+	   "rotations took zero-filled spares");
+	wal_close(w);
+	is_int(file_size(spare), SEG, "the spare stays for the next open");
+	int bad = 0, nseg = 0;
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (strlen(e->d_name) != 24 || !strstr(e->d_name, ".wal"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		nseg++;
+		if (wal_inspect_file(path, 0, NULL, NULL, &rep) || rep.damage ||
+		    rep.zero_tail ||
+		    rep.valid_end != (uint64_t)file_size(path)) {
+			bad++;
+			printf("# %s: damage %d zero tail %" PRIu64
+			       " end %" PRIu64 " size %lld\n",
+			       e->d_name, rep.damage, rep.zero_tail,
+			       rep.valid_end, file_size(path));
+		}
+	}
+	if (d)
+		closedir(d);
+	/* 6 created, the empty first one replaced by the second */
+	ok(nseg == 5 && bad == 0,
+	   "after close every segment ends at its last frame");
+	memset(&g, 0, sizeof(g));
+	is_int(wal_open(&o, collect, &g, &w, &rec, err, 512), 0, "reopen");
+	ok(g.n == n && !g.bad && rec.truncated == 0 && rec.zero_tail_bytes == 0,
+	   "reopen: every frame, nothing cut or trimmed");
+	wal_stats(w, &st);
+	is_int(st.prealloc_segments, 1,
+	       "reopen: the first segment is the spare left behind");
+	wal_close(w);
+	o.no_prealloc = 1;
+	memset(&g, 0, sizeof(g));
+	is_int(wal_open(&o, collect, &g, &w, &rec, err, 512), 0,
+	       "reopen without preallocation");
+	wal_stats(w, &st);
+	ok(st.prealloc_segments == 0 && file_size(spare) < 0,
+	   "no_prealloc: growing segments, the spare removed");
+	wal_close(w);
+	rm_rf(dir);
+}
+
+/** Copies path to path + ".zeros" grown by n zero bytes, replacing it. */
+static void add_zeros(const char *path, size_t n)
+{
+	size_t sz = 0;
+	uint8_t *b = slurp(path, &sz);
+	uint8_t *c = calloc(1, sz + n);
+	memcpy(c, b, sz);
+	spit(path, c, sz + n);
+	free(b);
+	free(c);
+}
+
+/* Recovery of the shapes preallocation leaves: a zero tail is the clean end
+ * of any segment when the LSNs go on in the next one; zeros hiding frames
+ * of an old segment (a gap), or followed by a frame written after they
+ * were synced, are refused. */
+static void test_prealloc_recovery(void)
+{
+	char dir[300], err[512], p1[400], p2[400];
+	struct wal *w;
+	struct got g;
+	struct wal_recovery rec;
+	struct wal_file_report rep;
+	for (int shape = 0; shape < 5; shape++) {
+		new_fast_dir(dir, sizeof(dir));
+		/* two segments: LSN 1..k, then k+1..20 */
+		struct wal_options o = {.dir = dir,
+					.io = open_io,
+					.segment_bytes = 800,
+					.no_prealloc = 1};
+		wal_open(&o, NULL, NULL, &w, NULL, err, 512);
+		fill(w, 20, 1);
+		struct wal_stats st;
+		wal_stats(w, &st);
+		wal_close(w);
+		seg_path(p1, sizeof(p1), dir, 1, "");
+		uint64_t second = 0;
+		int nseg = 0;
+		DIR *d = opendir(dir);
+		struct dirent *e;
+		while (d && (e = readdir(d))) {
+			uint64_t v = strtoull(e->d_name, NULL, 10);
+			nseg += v > 0;
+			if (v > 1 && (!second || v < second))
+				second = v;
+		}
+		if (d)
+			closedir(d);
+		if (shape == 0)
+			is_int(nseg, 2, "two segments to damage");
+		seg_path(p2, sizeof(p2), dir, second, "");
+		size_t sz1 = 0;
+		uint8_t *b1 = slurp(p1, &sz1);
+		uint64_t ends[64];
+		size_t nf1 = frame_ends(b1, sz1, ends);
+		int rc;
+		const char *msg = "";
+		if (shape == 0) {
+			/* old segment never trimmed (crash after rotation) */
+			add_zeros(p1, 4096);
+			is_int(wal_inspect_file(p1, 0, NULL, NULL, &rep), 0,
+			       "inspect an untrimmed old segment");
+			ok(rep.damage == 0 && rep.zero_tail == 4096 &&
+			       rep.frames == nf1,
+			   "check-wal: a zero tail is a clean end");
+			rc = open_dir(dir, 0, &w, &g, &rec, err);
+			ok(rc == 0 && g.n == 20 && !g.bad &&
+			       rec.truncated == 0 &&
+			       rec.zero_tail_bytes == 4096 &&
+			       file_size(p1) == (long long)sz1,
+			   "zero tail of an old segment: every frame, trimmed");
+		} else if (shape == 1) {
+			/* last segment preallocated: zero tail after frames */
+			add_zeros(p1, 4096);
+			add_zeros(p2, 1 << 20);
+			rc = open_dir(dir, 0, &w, &g, &rec, err);
+			ok(rc == 0 && g.n == 20 && !g.bad &&
+			       rec.truncated == 0 &&
+			       rec.zero_tail_bytes == 4096 + (1 << 20),
+			   "zero tails of the old and the last segment");
+		} else if (shape == 2) {
+			/* the old segment's last frame zeroed: LSNs jump */
+			memset(b1 + ends[nf1 - 2], 0, sz1 - ends[nf1 - 2]);
+			spit(p1, b1, sz1);
+			rc = open_dir(dir, 0, &w, &g, &rec, err);
+			msg =
+			    "zeros hiding an old segment's last frame: refused";
+			ok(rc == -EUCLEAN && strstr(err, "missing") && g.n == 0,
+			   msg);
+		} else if (shape == 3) {
+			/* last segment: zeros over a synced frame, then a
+			 * frame written after it was synced */
+			size_t sz2 = 0;
+			uint8_t *b2 = slurp(p2, &sz2);
+			uint64_t e2[64];
+			size_t nf2 = frame_ends(b2, sz2, e2);
+			memset(b2 + e2[0], 0, e2[1] - e2[0]);
+			spit(p2, b2, sz2);
+			free(b2);
+			rc = open_dir(dir, 0, &w, &g, &rec, err);
+			ok(nf2 >= 3 && rc == -EUCLEAN && g.n == 0,
+			   "zeros then a frame that knew them synced: refused");
+		} else {
+			/* a rotation crashed after its header: the last
+			 * segment is a header and zeros */
+			size_t sz2 = 0;
+			uint8_t *b2 = slurp(p2, &sz2);
+			uint8_t *c = calloc(1, 4096);
+			memcpy(c, b2, WAL_HDR);
+			spit(p2, c, 4096);
+			free(c);
+			free(b2);
+			rc = open_dir(dir, 0, &w, &g, &rec, err);
+			ok(rc == 0 && g.n == nf1 && !g.bad &&
+			       rec.truncated == 0 && rec.next_lsn == second,
+			   "last segment a header and zeros: empty, clean");
+		}
+		if (rc == 0) {
+			/* the log goes on from there */
+			uint64_t before = g.n;
+			int bad = fill(w, 3, 1);
+			wal_close(w);
+			rc = open_dir(dir, 0, &w, &g, &rec, err);
+			ok(bad == 0 && rc == 0 && g.n == before + 3 && !g.bad,
+			   "appending after that recovery works");
+			if (!rc)
+				wal_close(w);
+		} else if (rc < 0 && msg[0]) {
+			printf("# %s\n", err);
+		}
+		free(b1);
+		rm_rf(dir);
+	}
+}
+
 /* ---- real ENOSPC on a small tmpfs ---------------------------------------- */
 
 struct inspect_count {
@@ -1093,7 +1512,9 @@ int main(void)
 	test_truncate_every_offset();
 	test_flip_every_offset();
 	test_hostile_tails();
+	test_prealloc_recovery();
 	open_io = NULL;
+	test_prealloc_rotation();
 	test_fault_injection();
 	test_power_loss();
 	test_reply_barrier();

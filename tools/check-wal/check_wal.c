@@ -6,9 +6,10 @@
  *   reconnu-check-wal fix    FILE [--yes] [--max-frame BYTES]
  *
  * verify checks every segment (headers, frames, checksums, LSN continuity
- * across segments) and says what wal_open would do. dump prints one line
- * per valid frame (offset, LSN, type, length, stored checksum, "ok"), then
- * the damage if any. fix truncates FILE at its first invalid frame, like
+ * across segments) and says what wal_open would do. Zeros from the last
+ * frame to EOF are a preallocated segment's clean end, not damage. dump prints
+ * one line per valid frame (offset, LSN, type, length, stored checksum, "ok"),
+ * then the damage if any. fix truncates FILE at its first invalid frame, like
  * redis-check-aof --fix; without --yes it only says what it would cut.
  *
  * Exit codes
@@ -125,6 +126,11 @@ static int check(char **files, int n, int dump, uint32_t cap)
 		}
 		if (rep.header_ok)
 			expect = rep.frames ? rep.last_lsn + 1 : rep.start_lsn;
+		if (rep.zero_tail)
+			printf("%s: offset %" PRIu64 ": %" PRIu64
+			       " preallocated zero bytes after the last frame "
+			       "(clean end; trimmed on the next start)\n",
+			       files[i], rep.valid_end, rep.zero_tail);
 		if (rep.damage) {
 			int torn = rep.damage == 1 && i == n - 1;
 			printf("%s: offset %" PRIu64 ": %s: %s (%" PRIu64

@@ -6,8 +6,12 @@
  *
  *   reconnu-wal-bench [--dir DIR] [--seconds S] [--size BYTES]
  *                     [--threads N ...] [--sync always|batch|none]
+ *                     [--no-prealloc]
  *
- * DIR defaults to a fresh directory under /tmp, removed afterwards.
+ * DIR defaults to a fresh directory under /tmp, removed afterwards. The
+ * log is opened with a zero-filled spare already made (and waits for it),
+ * so that the figure is the steady state; --no-prealloc measures segments
+ * that grow as they are written instead.
  * Latency is measured from just before wal_append to the durable callback
  * (on the WAL thread), so it excludes the wake-up of the waiting writer.
  */
@@ -84,15 +88,25 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 static int run(const char *dir, enum wal_sync sync, int threads, double seconds,
-	       size_t size)
+	       size_t size, int no_prealloc)
 {
-	struct wal_options o = {.dir = dir, .sync = sync};
+	struct wal_options o = {
+	    .dir = dir, .sync = sync, .no_prealloc = no_prealloc};
 	struct wal *w;
 	char err[512];
 	int rc = wal_open(&o, NULL, NULL, &w, NULL, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "wal_open: %s\n", err);
 		return 1;
+	}
+	/* steady state: wait (up to 30 s) until writes go to a zero-filled
+	 * segment */
+	for (int i = 0; !no_prealloc && i < 3000; i++) {
+		struct wal_stats st0;
+		wal_stats(w, &st0);
+		if (st0.prealloc_segments)
+			break;
+		usleep(10000);
 	}
 	struct writer *wr = calloc((size_t)threads, sizeof(*wr));
 	pthread_t *t = calloc((size_t)threads, sizeof(*t));
@@ -126,16 +140,20 @@ static int run(const char *dir, enum wal_sync sync, int threads, double seconds,
 	const char *mode = sync == WAL_SYNC_ALWAYS  ? "always"
 			   : sync == WAL_SYNC_BATCH ? "batch"
 						    : "none";
-	printf("writers=%d size=%zu sync=%s: %zu appends in %.2f s = %.0f "
-	       "appends/s; append->durable p50 %.0f us p99 %.0f us max %.0f "
-	       "us; %" PRIu64 " syncs, mean batch %.2f, max batch %" PRIu64
-	       "%s\n",
-	       threads, size, mode, n, el, (double)n / el,
-	       n ? (double)all[n / 2] / 1e3 : 0,
-	       n ? (double)all[n * 99 / 100] / 1e3 : 0,
-	       n ? (double)all[n - 1] / 1e3 : 0, st.syncs,
-	       st.batches ? (double)st.frames / (double)st.batches : 0,
-	       st.max_batch, errors ? " (ERRORS)" : "");
+	printf(
+	    "writers=%d size=%zu sync=%s: %zu appends in %.2f s = %.0f "
+	    "appends/s; append->durable p50 %.0f us p99 %.0f us p99.9 %.0f us "
+	    "max %.0f "
+	    "us; %" PRIu64 " syncs, mean batch %.2f, max batch %" PRIu64
+	    ", %s segments%s\n",
+	    threads, size, mode, n, el, (double)n / el,
+	    n ? (double)all[n / 2] / 1e3 : 0,
+	    n ? (double)all[n * 99 / 100] / 1e3 : 0,
+	    n ? (double)all[n * 999 / 1000] / 1e3 : 0,
+	    n ? (double)all[n - 1] / 1e3 : 0, st.syncs,
+	    st.batches ? (double)st.frames / (double)st.batches : 0,
+	    st.max_batch, st.prealloc_segments ? "preallocated" : "growing",
+	    errors ? " (ERRORS)" : "");
 	free(all);
 	free(wr);
 	free(t);
@@ -147,7 +165,7 @@ int main(int argc, char **argv)
 	const char *dir = NULL;
 	double seconds = 3;
 	size_t size = 200;
-	int threads[16], nthreads = 0, rc = 0;
+	int threads[16], nthreads = 0, rc = 0, no_prealloc = 0;
 	enum wal_sync sync = WAL_SYNC_ALWAYS;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--dir") && i + 1 < argc)
@@ -159,6 +177,8 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--threads") && i + 1 < argc &&
 			 nthreads < 16)
 			threads[nthreads++] = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--no-prealloc"))
+			no_prealloc = 1;
 		else if (!strcmp(argv[i], "--sync") && i + 1 < argc) {
 			const char *m = argv[++i];
 			sync = !strcmp(m, "batch")  ? WAL_SYNC_BATCH
@@ -169,7 +189,7 @@ int main(int argc, char **argv)
 			    stderr,
 			    "usage: reconnu-wal-bench [--dir DIR] "
 			    "[--seconds S] [--size BYTES] [--threads N ...] "
-			    "[--sync always|batch|none]\n");
+			    "[--sync always|batch|none] [--no-prealloc]\n");
 			return 2;
 		}
 	}
@@ -191,7 +211,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < nthreads; i++) {
 		char sub[4096];
 		snprintf(sub, sizeof(sub), "%s/run%d", dir, i);
-		rc |= run(sub, sync, threads[i], seconds, size);
+		rc |= run(sub, sync, threads[i], seconds, size, no_prealloc);
 	}
 	if (own) {
 		char cmd[4200];
