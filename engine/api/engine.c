@@ -470,6 +470,14 @@ static size_t cand_best(const uint32_t *ids, const uint32_t *hits, size_t n,
 	return n < cap ? n : cap;
 }
 
+/* Starts loading the lines of [p, p + n) into the cache. */
+static void prefetch_range(const void *p, size_t n)
+{
+	uintptr_t a = (uintptr_t)p & ~(uintptr_t)63, end = (uintptr_t)p + n;
+	for (; a < end; a += 64)
+		__builtin_prefetch((const void *)a);
+}
+
 /* keys: rec_keys(r), nk of them (made once by the caller, which may
  * index r under the same keys). */
 static size_t candidates(const reconnu *e, const struct store_rec *r,
@@ -481,14 +489,21 @@ static size_t candidates(const reconnu *e, const struct store_rec *r,
 	for (size_t k = 0; k < nk; k++) {
 		const uint32_t *ids;
 		size_t m;
-		if (block_index_probe(e->index, keys[k], &ids, &m) == 0 && m)
+		if (block_index_probe(e->index, keys[k], &ids, &m) == 0 && m) {
 			lists[np++] = (struct plist){ids, m};
+			/* the lists are read below, after all the probes: their
+			 * first lines (a narrow list whole) load meanwhile */
+			prefetch_range(ids, (m < NARROW ? m : NARROW) *
+						sizeof(*ids));
+		}
 	}
 	qsort(lists, np, sizeof(*lists), cmp_plist);
 
+	/* slot_of is all zero between calls: the slots taken (at) are
+	 * cleared on the way out, not the whole table on the way in */
 	static _Thread_local struct cand set[CAND_SET];
 	static _Thread_local uint32_t slot_of[CAND_SET]; /* hash → index+1 */
-	memset(slot_of, 0, sizeof(slot_of));
+	static _Thread_local uint16_t at[CAND_SET];	 /* index → hash */
 	size_t n = 0, limit = CAND_SET / 2;
 	size_t k = 0;
 	for (int broad = 0; broad < 2; broad++) {
@@ -508,6 +523,7 @@ static size_t candidates(const reconnu *e, const struct store_rec *r,
 					set[slot_of[h] - 1].hits++;
 				} else {
 					set[n] = (struct cand){id, 1};
+					at[n] = (uint16_t)h;
 					slot_of[h] = (uint32_t)++n;
 				}
 				if (broad && n >= FILL)
@@ -517,6 +533,8 @@ static size_t candidates(const reconnu *e, const struct store_rec *r,
 	}
 	/* remaining broad lists: evidence for the proposed candidates only,
 	 * counted in one merge per list over the ids in ascending order */
+	for (size_t i = 0; i < n; i++)
+		slot_of[at[i]] = 0;
 	static _Thread_local uint32_t ids[CAND_SET], hits[CAND_SET];
 	cand_sort_ids(set, n, ids, hits);
 	for (; k < np; k++)
@@ -670,14 +688,6 @@ struct link_result {
 	size_t n_cand, n_link, n_poss;
 	double best;
 };
-
-/* Starts loading the lines of [p, p + n) into the cache. */
-static void prefetch_range(const void *p, size_t n)
-{
-	uintptr_t a = (uintptr_t)p & ~(uintptr_t)63, end = (uintptr_t)p + n;
-	for (; a < end; a += 64)
-		__builtin_prefetch((const void *)a);
-}
 
 /*
  * The records of candidate ids (NULL for one gone), fetched ahead of
