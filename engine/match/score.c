@@ -473,8 +473,7 @@ static size_t roman_skeleton(const char *s, char *out)
 }
 
 /* r holds s's skeleton once this returns (computed the first time). */
-static const struct score_roman *roman_of(struct score_roman *r,
-					  const char *s)
+static const struct score_roman *roman_of(struct score_roman *r, const char *s)
 {
 	if (r->n < 0)
 		r->n = (int)roman_skeleton(s, r->s);
@@ -499,8 +498,9 @@ static int same_romanisation(const struct score_roman *ra, const char *a,
  * (see same_romanisation), or NULL. */
 static struct cmp cmp_given(const struct norm_nicknames *nn,
 			    const struct sim_query *qa,
-			    const struct score_roman *ra, struct score_roman *rb,
-			    const char *a, const char *b)
+			    const struct score_roman *ra,
+			    struct score_roman *rb, const char *a,
+			    const char *b)
 {
 	struct cmp c = {SCORE_MISSING, -1, a, b};
 	if (!*a || !*b)
@@ -1017,8 +1017,7 @@ void score_query_create(struct score_query *q, const struct score_model *m,
 	sim_query_create(&q->given, rec->given, strlen(rec->given));
 	sim_query_create(&q->family, rec->family, strlen(rec->family));
 	q->given_roman.n = (int)roman_skeleton(rec->given, q->given_roman.s);
-	q->family_roman.n =
-	    (int)roman_skeleton(rec->family, q->family_roman.s);
+	q->family_roman.n = (int)roman_skeleton(rec->family, q->family_roman.s);
 	q->tf_given = score_tf_adjust(tf, m, SCORE_GIVEN, rec->given);
 	q->tf_family = score_tf_adjust(tf, m, SCORE_FAMILY, rec->family);
 	for (size_t i = 0; i < rec->n_addrs && i < RECONNU_MAX_LIST; i++) {
@@ -1062,8 +1061,7 @@ static double pair(const struct score_model *m, const struct norm_nicknames *nn,
 	    (g.level != SCORE_EXACT || f.level != SCORE_EXACT)) {
 		struct cmp sg =
 		    cmp_given(nn, qg, rag, rbf, a->given, b->family);
-		struct cmp sf =
-		    cmp_family(qf, raf, rbg, a->family, b->given);
+		struct cmp sf = cmp_family(qf, raf, rbg, a->family, b->given);
 		double swapped = m->weight[SCORE_GIVEN][sg.level] +
 				 m->weight[SCORE_FAMILY][sf.level] -
 				 m->swap_penalty;

@@ -917,9 +917,10 @@ static void answer(const reconnu_match *m, char *buf, size_t cap)
 				    (unsigned long long)m->entity_id,
 				    (int)m->decision, m->probability);
 	for (size_t i = 0; i < m->n_candidates && n < cap; i++)
-		n += (size_t)snprintf(buf + n, cap - n, " %llu:%a",
-				      (unsigned long long)m->candidates[i].entity_id,
-				      m->candidates[i].probability);
+		n += (size_t)snprintf(
+		    buf + n, cap - n, " %llu:%a",
+		    (unsigned long long)m->candidates[i].entity_id,
+		    m->candidates[i].probability);
 }
 
 /* The answer to a query does not depend on the queries before it: the
@@ -948,12 +949,11 @@ static void test_identify_repeatable(void)
 	size_t differ = 0, answered = 0;
 	for (int pass = 0; pass < 2; pass++)
 		for (int k = 0; k < Q; k++) {
-			int i = pass ? Q - 1 - k : k; /* reversed the second time */
-			reconnu_record q =
-			    person(NULL, NULL, given[(i * 7) % 5],
-				   family[(i * 3) % 4],
-				   i % 2 ? "1980-05-17" : NULL, em[i * 7 % N],
-				   NULL);
+			int i =
+			    pass ? Q - 1 - k : k; /* reversed the second time */
+			reconnu_record q = person(
+			    NULL, NULL, given[(i * 7) % 5], family[(i * 3) % 4],
+			    i % 2 ? "1980-05-17" : NULL, em[i * 7 % N], NULL);
 			reconnu_match *m = NULL;
 			if (reconnu_identify(r, &q, 10, &m) != 0)
 				continue;

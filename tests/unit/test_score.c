@@ -40,15 +40,15 @@ static enum score_level level_of(const struct score_explain *ex,
  * prepared with the query and shared by a pair's direct and swapped
  * comparisons */
 static const char *const pool_given[] = {
-    "Robert",	"Bob",	    "Roberta",	 "Jean-Luc",  "Jean",	   "Anne",
-    "Ann",	"Seo Yeon", "Katherine", "Catherine", "Kate",	   "Mohammed",
-    "Muhammad", "J",	    "Li",	 "Aleksandr", "Alexander", "Sasha",
-    "William",	"Bill",	    "Smith",	 "Hyeon U",   "Hyunwoo",   "Jeong",
-    ""};
+    "Robert",	 "Bob",	      "Roberta",  "Jean-Luc",  "Jean",
+    "Anne",	 "Ann",	      "Seo Yeon", "Katherine", "Catherine",
+    "Kate",	 "Mohammed",  "Muhammad", "J",	       "Li",
+    "Aleksandr", "Alexander", "Sasha",	  "William",   "Bill",
+    "Smith",	 "Hyeon U",   "Hyunwoo",  "Jeong",     ""};
 static const char *const pool_family[] = {
-    "Smith",  "Smyth",	 "Schmidt", "Müller",  "Mueller",  "Kim",
-    "Lee",    "O'Brien", "Obrien",  "Nguyen",  "Dupont",   "Du Pont",
-    "Robert", "Zwicky",	 "Ivanov",  "Ivanova", "Kowalski", "Jung",
+    "Smith",	 "Smyth",   "Schmidt", "Müller",  "Mueller",  "Kim",
+    "Lee",	 "O'Brien", "Obrien",  "Nguyen",  "Dupont",   "Du Pont",
+    "Robert",	 "Zwicky",  "Ivanov",  "Ivanova", "Kowalski", "Jung",
     "Seong Min", "Sungmin", "Hyunwoo", ""};
 static const char *const pool_city[] = {"London",      "Londn",	  "Paris",
 					"Lyon",	       "Sydney",  "Sidney",
@@ -172,7 +172,7 @@ static void test_prepared_roman(const struct score_model *m,
 	const char *cases[][4] = {
 	    /* query given, family; candidate given, family */
 	    {"Hyeon U", "Jeong", "Hyunwoo", "Jung"},
-	    {"Hyeon U", "Jeong", "Jung", "Hyunwoo"}, /* swapped */
+	    {"Hyeon U", "Jeong", "Jung", "Hyunwoo"},   /* swapped */
 	    {"Seong Min", "Jeong", "Jung", "Sungmin"}, /* swapped */
 	    {"Jeong", "Jeong", "Jung", "Jung"},
 	    {long_a, "Kim", long_b, "Kim"},
