@@ -470,6 +470,14 @@ static size_t cand_best(const uint32_t *ids, const uint32_t *hits, size_t n,
 	return n < cap ? n : cap;
 }
 
+/* Starts loading the lines of [p, p + n) into the cache. */
+static void prefetch_range(const void *p, size_t n)
+{
+	uintptr_t a = (uintptr_t)p & ~(uintptr_t)63, end = (uintptr_t)p + n;
+	for (; a < end; a += 64)
+		__builtin_prefetch((const void *)a);
+}
+
 /* keys: rec_keys(r), nk of them (made once by the caller, which may
  * index r under the same keys). */
 static size_t candidates(const reconnu *e, const struct store_rec *r,
@@ -481,14 +489,21 @@ static size_t candidates(const reconnu *e, const struct store_rec *r,
 	for (size_t k = 0; k < nk; k++) {
 		const uint32_t *ids;
 		size_t m;
-		if (block_index_probe(e->index, keys[k], &ids, &m) == 0 && m)
+		if (block_index_probe(e->index, keys[k], &ids, &m) == 0 && m) {
 			lists[np++] = (struct plist){ids, m};
+			/* the lists are read below, after all the probes: their
+			 * first lines (a narrow list whole) load meanwhile */
+			prefetch_range(ids, (m < NARROW ? m : NARROW) *
+						sizeof(*ids));
+		}
 	}
 	qsort(lists, np, sizeof(*lists), cmp_plist);
 
+	/* slot_of is all zero between calls: the slots taken (at) are
+	 * cleared on the way out, not the whole table on the way in */
 	static _Thread_local struct cand set[CAND_SET];
 	static _Thread_local uint32_t slot_of[CAND_SET]; /* hash → index+1 */
-	memset(slot_of, 0, sizeof(slot_of));
+	static _Thread_local uint16_t at[CAND_SET];	 /* index → hash */
 	size_t n = 0, limit = CAND_SET / 2;
 	size_t k = 0;
 	for (int broad = 0; broad < 2; broad++) {
@@ -508,6 +523,7 @@ static size_t candidates(const reconnu *e, const struct store_rec *r,
 					set[slot_of[h] - 1].hits++;
 				} else {
 					set[n] = (struct cand){id, 1};
+					at[n] = (uint16_t)h;
 					slot_of[h] = (uint32_t)++n;
 				}
 				if (broad && n >= FILL)
@@ -517,6 +533,8 @@ static size_t candidates(const reconnu *e, const struct store_rec *r,
 	}
 	/* remaining broad lists: evidence for the proposed candidates only,
 	 * counted in one merge per list over the ids in ascending order */
+	for (size_t i = 0; i < n; i++)
+		slot_of[at[i]] = 0;
 	static _Thread_local uint32_t ids[CAND_SET], hits[CAND_SET];
 	cand_sort_ids(set, n, ids, hits);
 	for (; k < np; k++)
@@ -676,7 +694,10 @@ struct link_result {
  * scoring: candidates are scattered over the heap, and loading each one
  * on first touch left the scorer waiting on memory one record at a time.
  * The loads of all the pointers and of each record's head are issued
- * together so that their cache misses overlap.
+ * together so that their cache misses overlap. The head is every line
+ * struct store_rec touches: records start anywhere in a line, and the
+ * list pointers and counts the scorer reads sit at its end (fetching a
+ * fixed 256 bytes from the start missed them about half the time).
  */
 static void cand_recs(const reconnu *e, const uint32_t *cand, size_t n,
 		      const struct store_rec **out)
@@ -684,24 +705,24 @@ static void cand_recs(const reconnu *e, const uint32_t *cand, size_t n,
 	for (size_t i = 0; i < n; i++)
 		out[i] = store_get(e->store, cand[i]);
 	for (size_t i = 0; i < n; i++)
-		if (out[i]) {
-			__builtin_prefetch(out[i]);
-			__builtin_prefetch((const char *)out[i] + 64);
-			__builtin_prefetch((const char *)out[i] + 128);
-			__builtin_prefetch((const char *)out[i] + 192);
-		}
+		if (out[i])
+			prefetch_range(out[i], sizeof(*out[i]));
 }
 
-/* Starts loading the strings the scorer reads first from r (may be
- * NULL); its head was prefetched by cand_recs. */
+/* Starts loading the rest of r (may be NULL) — its lists and strings, one
+ * allocation behind the head that cand_recs fetched — a few candidates
+ * ahead of the scorer (CAND_AHEAD: a pair takes about a microsecond, far
+ * longer than a miss). CAND_AHEAD_BYTES bounds it for a huge record. */
+enum { CAND_AHEAD = 2, CAND_AHEAD_BYTES = 1024 };
 static void cand_prefetch_values(const struct store_rec *r)
 {
 	if (!r)
 		return;
-	__builtin_prefetch(r->given);
-	__builtin_prefetch(r->family);
-	if (r->n_addrs)
-		__builtin_prefetch(r->addrs);
+	size_t head = sizeof(*r), n = r->bytes;
+	if (n > CAND_AHEAD_BYTES)
+		n = CAND_AHEAD_BYTES;
+	if (n > head)
+		prefetch_range((const char *)r + head, n - head);
 }
 
 /* Scores rec (stored, not in the graph; keys = rec_keys(rec), nk of
@@ -720,12 +741,14 @@ static int link_rec(reconnu *e, const struct store_rec *rec,
 	double best = -INFINITY;
 	const struct store_rec *recs[1024];
 	cand_recs(e, cand, nc, recs);
+	for (size_t i = 0; i < nc && i < CAND_AHEAD; i++)
+		cand_prefetch_values(recs[i]);
 	struct score_query q;
 	score_query_create(&q, &e->model, e->tf, rec);
 	for (size_t i = 0; i < nc; i++) {
 		const struct store_rec *o = recs[i];
-		if (i + 2 < nc)
-			cand_prefetch_values(recs[i + 2]);
+		if (i + CAND_AHEAD < nc)
+			cand_prefetch_values(recs[i + CAND_AHEAD]);
 		double w = score_pair_prepared(&q, e->nicknames, o, NULL);
 		if (w > best)
 			best = w;
@@ -2236,12 +2259,14 @@ int reconnu_identify(reconnu *e, const reconnu_record *in,
 	cand_recs(e, cand, nc, recs);
 	for (size_t i = 0; i < nc; i++) /* the misses overlap */
 		ents[i] = graph_entity_of(e->graph, cand[i]);
+	for (size_t i = 0; i < nc && i < CAND_AHEAD; i++)
+		cand_prefetch_values(recs[i]);
 	struct score_query sq;
 	score_query_create(&sq, &e->model, e->tf, q);
 	for (size_t i = 0; i < nc; i++) {
 		const struct store_rec *o = recs[i];
-		if (i + 2 < nc)
-			cand_prefetch_values(recs[i + 2]);
+		if (i + CAND_AHEAD < nc)
+			cand_prefetch_values(recs[i + CAND_AHEAD]);
 		const struct graph_entity *ent = ents[i];
 		if (!o || !ent)
 			continue;

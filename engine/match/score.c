@@ -442,7 +442,7 @@ static int same_but_spaces(const char *a, const char *b)
  * skeleton are close. Bounded: names longer than the buffer never agree
  * here.
  */
-enum { ROMAN_MAX = 64 };
+enum { ROMAN_MAX = SCORE_ROMAN_MAX };
 
 static size_t roman_skeleton(const char *s, char *out)
 {
@@ -472,17 +472,34 @@ static size_t roman_skeleton(const char *s, char *out)
 	return n;
 }
 
-static int same_romanisation(const char *a, const char *b)
+/* r holds s's skeleton once this returns (computed the first time). */
+static const struct score_roman *roman_of(struct score_roman *r, const char *s)
 {
-	char x[ROMAN_MAX + 1], y[ROMAN_MAX + 1];
-	size_t nx = roman_skeleton(a, x), ny = roman_skeleton(b, y);
-	return nx && nx == ny && !memcmp(x, y, nx);
+	if (r->n < 0)
+		r->n = (int)roman_skeleton(s, r->s);
+	return r;
+}
+
+/* ra: a's skeleton made beforehand (a prepared query), or NULL; rb: b's,
+ * made on first use and kept for the pair's other comparisons, or NULL.
+ * Either NULL is computed on the spot. */
+static int same_romanisation(const struct score_roman *ra, const char *a,
+			     struct score_roman *rb, const char *b)
+{
+	struct score_roman x, y;
+	x.n = y.n = -1;
+	const struct score_roman *sa = ra ? ra : roman_of(&x, a),
+				 *sb = roman_of(rb ? rb : &y, b);
+	return sa->n && sa->n == sb->n && !memcmp(sa->s, sb->s, (size_t)sa->n);
 }
 
 /* Given names: exact, nickname, close, initial, far, different. qa is a
- * prepared for Jaro-Winkler, or NULL. */
+ * prepared for Jaro-Winkler, or NULL; ra and rb the skeletons of a and b
+ * (see same_romanisation), or NULL. */
 static struct cmp cmp_given(const struct norm_nicknames *nn,
-			    const struct sim_query *qa, const char *a,
+			    const struct sim_query *qa,
+			    const struct score_roman *ra,
+			    struct score_roman *rb, const char *a,
 			    const char *b)
 {
 	struct cmp c = {SCORE_MISSING, -1, a, b};
@@ -503,12 +520,15 @@ static struct cmp cmp_given(const struct norm_nicknames *nn,
 		c.level = SCORE_INITIAL;
 		return c;
 	}
-	c.level = same_romanisation(a, b) ? SCORE_CLOSE
-					  : name_band(a, la, b, lb, c.sim);
+	c.level = same_romanisation(ra, a, rb, b)
+		      ? SCORE_CLOSE
+		      : name_band(a, la, b, lb, c.sim);
 	return c;
 }
 
-static struct cmp cmp_family(const struct sim_query *qa, const char *a,
+static struct cmp cmp_family(const struct sim_query *qa,
+			     const struct score_roman *ra,
+			     struct score_roman *rb, const char *a,
 			     const char *b)
 {
 	struct cmp c = {SCORE_MISSING, -1, a, b};
@@ -520,7 +540,7 @@ static struct cmp cmp_family(const struct sim_query *qa, const char *a,
 		return c;
 	}
 	c.sim = jw_q(qa, a, b);
-	c.level = same_romanisation(a, b)
+	c.level = same_romanisation(ra, a, rb, b)
 		      ? SCORE_CLOSE
 		      : name_band(a, strlen(a), b, strlen(b), c.sim);
 	return c;
@@ -1076,6 +1096,8 @@ void score_query_create(struct score_query *q, const struct score_model *m,
 	q->tf = tf;
 	sim_query_create(&q->given, rec->given, strlen(rec->given));
 	sim_query_create(&q->family, rec->family, strlen(rec->family));
+	q->given_roman.n = (int)roman_skeleton(rec->given, q->given_roman.s);
+	q->family_roman.n = (int)roman_skeleton(rec->family, q->family_roman.s);
 	q->tf_given = score_tf_adjust(tf, m, SCORE_GIVEN, rec->given);
 	q->tf_family = score_tf_adjust(tf, m, SCORE_FAMILY, rec->family);
 	for (size_t i = 0; i < rec->n_addrs && i < RECONNU_MAX_LIST; i++) {
@@ -1102,15 +1124,24 @@ static double pair(const struct score_model *m, const struct norm_nicknames *nn,
 		ex->names_alone = 0;
 	}
 
-	/* names, direct and swapped order */
-	struct cmp g = cmp_given(nn, qg, a->given, b->given);
-	struct cmp f = cmp_family(qf, a->family, b->family);
+	/* names, direct and swapped order. Prepared, a's skeletons come
+	 * with q and each of b's, meeting both of a's names, is made once
+	 * for the pair; unprepared (the reference), all are made on the
+	 * spot. */
+	const struct score_roman *rag = q ? &q->given_roman : NULL,
+				 *raf = q ? &q->family_roman : NULL;
+	struct score_roman rbg_, rbf_;
+	rbg_.n = rbf_.n = -1;
+	struct score_roman *rbg = q ? &rbg_ : NULL, *rbf = q ? &rbf_ : NULL;
+	struct cmp g = cmp_given(nn, qg, rag, rbg, a->given, b->given);
+	struct cmp f = cmp_family(qf, raf, rbf, a->family, b->family);
 	double direct =
 	    m->weight[SCORE_GIVEN][g.level] + m->weight[SCORE_FAMILY][f.level];
 	if (*a->given && *a->family && *b->given && *b->family &&
 	    (g.level != SCORE_EXACT || f.level != SCORE_EXACT)) {
-		struct cmp sg = cmp_given(nn, qg, a->given, b->family);
-		struct cmp sf = cmp_family(qf, a->family, b->given);
+		struct cmp sg =
+		    cmp_given(nn, qg, rag, rbf, a->given, b->family);
+		struct cmp sf = cmp_family(qf, raf, rbg, a->family, b->given);
 		double swapped = m->weight[SCORE_GIVEN][sg.level] +
 				 m->weight[SCORE_FAMILY][sf.level] -
 				 m->swap_penalty;

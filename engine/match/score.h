@@ -155,11 +155,22 @@ double score_pair_tf(const struct score_model *m,
 		     const struct store_rec *a, const struct store_rec *b,
 		     struct score_explain *ex);
 
+/** Longest romanisation skeleton of a name (see score.c); longer names
+ *  have none. */
+#define SCORE_ROMAN_MAX 64
+/** A name's romanisation skeleton: n bytes in s, NUL-terminated; n = 0
+ *  when it has none, n < 0 while not yet computed. */
+struct score_roman {
+	int n;
+	char s[SCORE_ROMAN_MAX + 1];
+};
+
 /**
  * A record prepared as the left side of many comparisons: an identify
  * query, or an upserted record, against its candidates. What
  * score_pair_tf derives from the left record on every call is computed
- * once: the Jaro masks of its names and its term-frequency adjustments.
+ * once: the Jaro masks and romanisation skeletons of its names and its
+ * term-frequency adjustments.
  * Plain data in caller memory (about 5 KiB: one per request, not per
  * pair); nothing to destroy. It borrows rec, m and tf, which must
  * outlive it and stay unchanged while it is used (the engine's lock).
@@ -169,6 +180,7 @@ struct score_query {
 	const struct score_model *m;	/**< the model of the adjustments */
 	const struct score_tf *tf;	/**< their tables; NULL: none */
 	struct sim_query given, family; /**< rec->given, rec->family */
+	struct score_roman given_roman, family_roman; /**< their skeletons */
 	double tf_given, tf_family;	/**< score_tf_adjust of the names */
 	/** score_tf_adjust of the city and postcode of rec->addrs[i], for
 	 *  the first RECONNU_MAX_LIST addresses */

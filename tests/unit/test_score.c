@@ -36,15 +36,20 @@ static enum score_level level_of(const struct score_explain *ex,
 
 /* ---- the prepared scorer against the reference --------------------------- */
 
+/* romanisations (hyeon u / hyunwoo …) in both pools: their skeletons are
+ * prepared with the query and shared by a pair's direct and swapped
+ * comparisons */
 static const char *const pool_given[] = {
-    "Robert",	"Bob",	    "Roberta",	 "Jean-Luc",  "Jean",	   "Anne",
-    "Ann",	"Seo Yeon", "Katherine", "Catherine", "Kate",	   "Mohammed",
-    "Muhammad", "J",	    "Li",	 "Aleksandr", "Alexander", "Sasha",
-    "William",	"Bill",	    "Smith",	 ""};
+    "Robert",	 "Bob",	      "Roberta",  "Jean-Luc",  "Jean",
+    "Anne",	 "Ann",	      "Seo Yeon", "Katherine", "Catherine",
+    "Kate",	 "Mohammed",  "Muhammad", "J",	       "Li",
+    "Aleksandr", "Alexander", "Sasha",	  "William",   "Bill",
+    "Smith",	 "Hyeon U",   "Hyunwoo",  "Jeong",     ""};
 static const char *const pool_family[] = {
-    "Smith",  "Smyth",	 "Schmidt", "Müller",  "Mueller",  "Kim",
-    "Lee",    "O'Brien", "Obrien",  "Nguyen",  "Dupont",   "Du Pont",
-    "Robert", "Zwicky",	 "Ivanov",  "Ivanova", "Kowalski", ""};
+    "Smith",	 "Smyth",   "Schmidt", "Müller",  "Mueller",  "Kim",
+    "Lee",	 "O'Brien", "Obrien",  "Nguyen",  "Dupont",   "Du Pont",
+    "Robert",	 "Zwicky",  "Ivanov",  "Ivanova", "Kowalski", "Jung",
+    "Seong Min", "Sungmin", "Hyunwoo", ""};
 static const char *const pool_city[] = {"London",      "Londn",	  "Paris",
 					"Lyon",	       "Sydney",  "Sidney",
 					"Bad Homburg", "Homburg", ""};
@@ -152,6 +157,58 @@ static int same_explain(const struct score_explain *x,
 			return 0;
 	}
 	return 1;
+}
+
+/* The romanisation skeletons a prepared query keeps, and the candidate's
+ * made once per pair: names agreeing only through a skeleton, direct and
+ * swapped, and names too long to have one. */
+static void test_prepared_roman(const struct score_model *m,
+				const struct norm_nicknames *nn)
+{
+	char long_a[80], long_b[80]; /* "abab…": no letter doubled */
+	for (int i = 0; i < 70; i++)
+		long_a[i] = "ab"[i % 2];
+	long_a[70] = 0;
+	memcpy(long_b, long_a, 71);
+	long_b[69] = 'c';
+	const char *cases[][4] = {
+	    /* query given, family; candidate given, family */
+	    {"Hyeon U", "Jeong", "Hyunwoo", "Jung"},
+	    {"Hyeon U", "Jeong", "Jung", "Hyunwoo"},   /* swapped */
+	    {"Seong Min", "Jeong", "Jung", "Sungmin"}, /* swapped */
+	    {"Jeong", "Jeong", "Jung", "Jung"},
+	    {long_a, "Kim", long_b, "Kim"},
+	    {"Kim", long_a, "Kim", long_b},
+	};
+	size_t n = sizeof(cases) / sizeof(cases[0]), bad = 0, close = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct store_rec *a =
+		    rec(cases[i][0], cases[i][1], NULL, NULL, NULL);
+		struct store_rec *b =
+		    rec(cases[i][2], cases[i][3], NULL, NULL, NULL);
+		struct score_query q;
+		score_query_create(&q, m, NULL, a);
+		struct score_explain ref, fast;
+		double wr = score_pair_tf(m, nn, NULL, a, b, &ref);
+		double wf = score_pair_prepared(&q, nn, b, &fast);
+		bad += memcmp(&wr, &wf, sizeof(wr)) != 0 ||
+		       !same_explain(&ref, &fast);
+		if (i < 4)
+			close += level_of(&fast, SCORE_GIVEN) == SCORE_CLOSE &&
+				 level_of(&fast, SCORE_FAMILY) == SCORE_CLOSE &&
+				 fast.swapped == (i == 1 || i == 2);
+		store_rec_delete(a);
+		store_rec_delete(b);
+	}
+	is_int((int)bad, 0, "prepared skeletons: as the reference");
+	is_int((int)close, 4, "romanised names close, direct and swapped");
+	struct store_rec *l = rec(long_a, "Kim", NULL, NULL, NULL);
+	struct score_query q;
+	score_query_create(&q, m, NULL, l);
+	is_int(q.given_roman.n, 0, "a name past SCORE_ROMAN_MAX: no skeleton");
+	ok(q.family_roman.n == 3 && !strcmp(q.family_roman.s, "kim"),
+	   "the family name's skeleton is prepared");
+	store_rec_delete(l);
 }
 
 /* score_pair_prepared (fastest kernels) against score_pair_tf computed
@@ -565,6 +622,7 @@ int main(void)
 	store_rec_delete(e);
 	store_rec_delete(f);
 	test_prepared(&m, nn);
+	test_prepared_roman(&m, nn);
 	norm_nicknames_delete(nn);
 	return unit_done();
 }

@@ -22,6 +22,7 @@
 #include "preset.h"
 #include "splitmix.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -39,6 +40,7 @@ struct bench {
 	uint64_t rng;
 	size_t max_candidates;
 	uint64_t *ns; /**< latency of each call */
+	FILE *dump;   /**< --dump: every answer, or NULL */
 	/* --data-dir: durable load, one wait per batch (group commit) */
 	uint64_t batch, last_lsn;
 };
@@ -119,6 +121,26 @@ static void perturb(struct bench *b, reconnu_record *q, char *given,
 	}
 }
 
+/* One line per answer, probabilities in hexadecimal (exact): two builds
+ * that decide alike write identical files. */
+static void dump_match(FILE *f, const reconnu_match *m)
+{
+	fprintf(f, "%" PRIu64 " %d %a %a", m->entity_id, (int)m->decision,
+		m->probability, m->explanation.total_weight);
+	for (size_t i = 0; i < m->n_candidates; i++)
+		fprintf(f, " %" PRIu64 ":%d:%a:%s/%s",
+			m->candidates[i].entity_id,
+			(int)m->candidates[i].decision,
+			m->candidates[i].probability,
+			m->candidates[i].best_record.source,
+			m->candidates[i].best_record.source_id);
+	for (size_t i = 0; i < m->explanation.n_features; i++)
+		fprintf(f, " %s=%s:%a", m->explanation.features[i].attribute,
+			m->explanation.features[i].level,
+			m->explanation.features[i].weight);
+	fputc('\n', f);
+}
+
 static int on_identify(void *ctx, const reconnu_record *rec, const char *truth)
 {
 	struct bench *b = ctx;
@@ -157,6 +179,8 @@ static int on_identify(void *ctx, const reconnu_record *rec, const char *truth)
 	}
 	if (expect && m->entity_id == expect)
 		b->hits++;
+	if (b->dump)
+		dump_match(b->dump, m);
 	reconnu_match_free(m);
 	return 0;
 }
@@ -273,6 +297,9 @@ static void usage(FILE *f)
 	    "  --perturb P          share of perturbed queries (0.5)\n"
 	    "  --seed S             perturbation seed (1)\n"
 	    "  --candidates K       max_candidates per identify (10)\n"
+	    "  --dump FILE          every identify answer, one line each\n"
+	    "                       (probabilities exact, in hex): compare\n"
+	    "                       two builds' decisions with cmp\n"
 	    "  --json               one JSON object on stdout\n"
 	    "%s",
 	    preset_usage);
@@ -315,6 +342,16 @@ int main(int argc, char **argv)
 			i++;
 		} else if (v && strcmp(a, "--batch") == 0) {
 			b.batch = strtoull(v, NULL, 10) ? strtoull(v, NULL, 10) : 1;
+			i++;
+		} else if (v && strcmp(a, "--dump") == 0) {
+			if (b.dump)
+				fclose(b.dump);
+			b.dump = fopen(v, "w");
+			if (!b.dump) {
+				fprintf(stderr, "--dump %s: %s\n", v,
+					strerror(errno));
+				goto out;
+			}
 			i++;
 		} else if (v && strcmp(a, "--candidates") == 0) {
 			b.max_candidates = strtoul(v, NULL, 10);
@@ -465,6 +502,10 @@ int main(int argc, char **argv)
 	}
 	status = 0;
 out:
+	if (b.dump && fclose(b.dump) != 0 && status == 0) {
+		fprintf(stderr, "--dump: %s\n", strerror(errno));
+		status = 1;
+	}
 	reconnu_close(b.r);
 	free(b.ns);
 	preset_opts_destroy(&o);
