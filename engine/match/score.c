@@ -845,23 +845,29 @@ static int drop_house_number(const char *s, const char *h, size_t n, char *out,
 }
 
 /* Whether x and y, compared without spaces, are equal, one edit apart
- * (10 letters or more) or one the start of the other (6 letters or more:
- * a line cut short by an export). Street-type abbreviations ("road" /
- * "rd") are two edits or more: strangers on one street stay apart. */
+ * (10 letters or more), or one the start of the other ending where a word
+ * of the other ends (6 letters or more: a line cut short by an export).
+ * Street-type abbreviations ("road" / "rd", "ringstrasse" / "ringstr")
+ * stay apart: on one street they are mostly strangers. */
 static int spaceless_alike(const char *x, const char *y)
 {
 	char a[128], b[128];
+	uint8_t ea[128], eb[128]; /* a word of the line ends at this letter */
 	size_t na = 0, nb = 0;
 	for (; *x && na < sizeof(a); x++)
-		if (*x != ' ')
-			a[na++] = *x;
+		if (*x != ' ') {
+			a[na] = *x;
+			ea[na++] = x[1] == ' ' || !x[1];
+		}
 	for (; *y && nb < sizeof(b); y++)
-		if (*y != ' ')
-			b[nb++] = *y;
+		if (*y != ' ') {
+			b[nb] = *y;
+			eb[nb++] = y[1] == ' ' || !y[1];
+		}
 	if (*x || *y)
 		return 0;
 	size_t lo = na < nb ? na : nb;
-	if (lo >= 6 && !memcmp(a, b, lo))
+	if (lo >= 6 && !memcmp(a, b, lo) && (na < nb ? eb : ea)[lo - 1])
 		return 1;
 	return lo >= 10 && sim_osa(a, na, b, nb, 1) <= 1;
 }
@@ -872,7 +878,10 @@ static int spaceless_alike(const char *x, const char *y)
  * 3439") are FAR, as cap_house_number makes "7 jiefang road" / "32
  * jiefang road": no evidence either way. DIFFERENT would also cancel the
  * postcode and city (corroborate), and exports replace house numbers
- * (FEBRL does). Otherwise l stands. */
+ * (FEBRL does). Two words a side at least: a one-word street ("53
+ * broadway" / "222 broadway") is all that neighbours share, and making
+ * those far skewed estimated weights on the generated sets. Otherwise l
+ * stands. */
 static enum score_level street_other_door(const char *x, const char *y,
 					  enum score_level l)
 {
@@ -885,7 +894,8 @@ static enum score_level street_other_door(const char *x, const char *y,
 	if (!drop_house_number(x, hx, nx, a, sizeof(a)) ||
 	    !drop_house_number(y, hy, ny, b, sizeof(b)))
 		return l;
-	if (spaceless_alike(a, b))
+	if (distinct_tokens(a) >= 2 && distinct_tokens(b) >= 2 &&
+	    spaceless_alike(a, b))
 		return SCORE_FAR;
 	return l;
 }
