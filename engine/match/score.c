@@ -845,6 +845,81 @@ static enum score_level street_partial(const char *x, const char *y,
 	return SCORE_DIFFERENT;
 }
 
+/* Line s without its house number (the slice h, n of s) in out; 0 when
+ * it does not fit. */
+static int drop_house_number(const char *s, const char *h, size_t n, char *out,
+			     size_t cap)
+{
+	size_t k = 0;
+	for (const char *p = s; *p;) {
+		if (p == h) {
+			p += n;
+			continue;
+		}
+		if (k + 1 >= cap)
+			return 0;
+		out[k++] = *p++;
+	}
+	out[k] = 0;
+	return 1;
+}
+
+/* Whether x and y, compared without spaces, are equal, one edit apart
+ * (10 letters or more), or one the start of the other ending where a word
+ * of the other ends (6 letters or more: a line cut short by an export).
+ * Street-type abbreviations ("road" / "rd", "ringstrasse" / "ringstr")
+ * stay apart: on one street they are mostly strangers. */
+static int spaceless_alike(const char *x, const char *y)
+{
+	char a[128], b[128];
+	uint8_t ea[128], eb[128]; /* a word of the line ends at this letter */
+	size_t na = 0, nb = 0;
+	for (; *x && na < sizeof(a); x++)
+		if (*x != ' ') {
+			a[na] = *x;
+			ea[na++] = x[1] == ' ' || !x[1];
+		}
+	for (; *y && nb < sizeof(b); y++)
+		if (*y != ' ') {
+			b[nb] = *y;
+			eb[nb++] = y[1] == ' ' || !y[1];
+		}
+	if (*x || *y)
+		return 0;
+	size_t lo = na < nb ? na : nb;
+	if (lo >= 6 && !memcmp(a, b, lo) && (na < nb ? eb : ea)[lo - 1])
+		return 1;
+	return lo >= 10 && sim_osa(a, na, b, nb, 1) <= 1;
+}
+
+/* Street lines with two house numbers that are one line once the numbers
+ * are set aside ("406 balfourcrescent kersey h south" / "15 balfour
+ * crescent kersey south", "3 hopkins street" / "147 hopkins street locn
+ * 3439") are FAR, as cap_house_number makes "7 jiefang road" / "32
+ * jiefang road": no evidence either way. DIFFERENT would also cancel the
+ * postcode and city (corroborate), and exports replace house numbers
+ * (FEBRL does). Two words a side at least: a one-word street ("53
+ * broadway" / "222 broadway") is all that neighbours share, and making
+ * those far skewed estimated weights on the generated sets. Otherwise l
+ * stands. */
+static enum score_level street_other_door(const char *x, const char *y,
+					  enum score_level l)
+{
+	const char *hx = NULL, *hy = NULL;
+	size_t nx = house_number(x, &hx), ny = house_number(y, &hy);
+	if (l != SCORE_DIFFERENT || !nx || !ny ||
+	    (nx == ny && !memcmp(hx, hy, nx)))
+		return l;
+	char a[128], b[128];
+	if (!drop_house_number(x, hx, nx, a, sizeof(a)) ||
+	    !drop_house_number(y, hy, ny, b, sizeof(b)))
+		return l;
+	if (distinct_tokens(a) >= 2 && distinct_tokens(b) >= 2 &&
+	    spaceless_alike(a, b))
+		return SCORE_FAR;
+	return l;
+}
+
 /* Addresses: best postcode, city and street agreement over all pairs. */
 static void cmp_addrs(const struct store_rec *a, const struct store_rec *b,
 		      struct cmp *pc, struct cmp *city, struct cmp *street)
@@ -904,6 +979,8 @@ static void cmp_addrs(const struct store_rec *a, const struct store_rec *b,
 								   c.level);
 				c.level = cap_house_number(x->line, y->line,
 							   c.level);
+				c.level = street_other_door(x->line, y->line,
+							    c.level);
 				if (street->level == SCORE_MISSING ||
 				    c.level < street->level)
 					*street = c;
