@@ -1266,7 +1266,9 @@ static void test_prealloc_rotation(void)
 	while (d && (e = readdir(d))) {
 		if (strlen(e->d_name) != 24 || !strstr(e->d_name, ".wal"))
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >=
+		    (int)sizeof(path))
+			continue; /* not one of ours: names are 24 bytes */
 		nseg++;
 		if (wal_inspect_file(path, 0, NULL, NULL, &rep) || rep.damage ||
 		    rep.zero_tail ||
