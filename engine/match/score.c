@@ -576,6 +576,17 @@ static const char *birth8(const struct store_rec *r, char *buf)
 	return r->birth_digits[0] ? r->birth_digits : NULL;
 }
 
+/* Edits between two full birth dates' digits YYYYMMDD (sim_osa with max
+ * 2: above 2 means three or more); day and month swapped count as one. */
+static int birth_edits(const struct store_rec *ra, const struct store_rec *rb)
+{
+	const struct norm_date *a = &ra->birth, *b = &rb->birth;
+	if (a->year == b->year && a->month == b->day && a->day == b->month)
+		return 1;
+	char sa[16], sb[16];
+	return sim_osa(birth8(ra, sa), 8, birth8(rb, sb), 8, 2);
+}
+
 static enum score_level cmp_birth(const struct store_rec *ra,
 				  const struct store_rec *rb)
 {
@@ -599,12 +610,9 @@ static enum score_level cmp_birth(const struct store_rec *ra,
 	}
 	if (a->year == b->year && a->month == b->month && a->day == b->day)
 		return SCORE_EXACT;
-	if (a->year == b->year && a->month == b->day && a->day == b->month)
-		return SCORE_CLOSE;
 	/* one digit is a typo; two (1977-09-13 / 1976-09-15) are still
 	 * more likely one person's date mistyped than a stranger's */
-	char sa[16], sb[16];
-	int d = sim_osa(birth8(ra, sa), 8, birth8(rb, sb), 8, 2);
+	int d = birth_edits(ra, rb);
 	if (d <= 1)
 		return SCORE_CLOSE;
 	if (d <= 2)
@@ -622,11 +630,7 @@ static enum score_level cmp_birth(const struct store_rec *ra,
  * never-match stays the rule score.h states. */
 static int birth_never(const struct store_rec *ra, const struct store_rec *rb)
 {
-	const struct norm_date *a = &ra->birth, *b = &rb->birth;
-	if (a->year == b->year && a->month == b->day && a->day == b->month)
-		return 0;
-	char sa[16], sb[16];
-	return sim_osa(birth8(ra, sa), 8, birth8(rb, sb), 8, 2) > 2;
+	return birth_edits(ra, rb) > 2;
 }
 
 /* One mailbox with and without a "+tag" ("anna+shop@x.ru" / "anna@x.ru"):
@@ -764,21 +768,20 @@ static size_t house_number(const char *line, const char **out)
 	return 0;
 }
 
-/* Street lines that agree as token sets can still be two doors: "13 rue
- * nationale" and "138 rue nationale". When both carry a house number, a
- * typo in it (one edit) caps the level at CLOSE and anything more at FAR:
- * no evidence either way. Not DIFFERENT: exports replace house numbers
- * (FEBRL does), and DIFFERENT would cancel postcode and city too. */
-static enum score_level cap_house_number(const char *x, const char *y,
-					 enum score_level l)
+/* s without its spaces in out (cap bytes); ends, when not NULL, marks
+ * the letters where a word of s ends. @retval the length, or SIZE_MAX
+ * when s does not fit. */
+static size_t squeeze_spaces(const char *s, char *out, uint8_t *ends,
+			     size_t cap)
 {
-	const char *hx = NULL, *hy = NULL;
-	size_t nx = house_number(x, &hx), ny = house_number(y, &hy);
-	if (!nx || !ny || (nx == ny && !memcmp(hx, hy, nx)))
-		return l;
-	if (sim_osa(hx, nx, hy, ny, 1) <= 1)
-		return l < SCORE_CLOSE ? SCORE_CLOSE : l;
-	return l < SCORE_FAR ? SCORE_FAR : l;
+	size_t n = 0;
+	for (; *s && n < cap; s++)
+		if (*s != ' ') {
+			if (ends)
+				ends[n] = s[1] == ' ' || !s[1];
+			out[n++] = *s;
+		}
+	return *s ? SIZE_MAX : n;
 }
 
 /* Street lines whose words were run together or split by a typist
@@ -789,14 +792,9 @@ static enum score_level street_spaceless(const char *x, const char *y,
 					 enum score_level l)
 {
 	char a[128], b[128];
-	size_t na = 0, nb = 0;
-	for (; *x && na < sizeof(a); x++)
-		if (*x != ' ')
-			a[na++] = *x;
-	for (; *y && nb < sizeof(b); y++)
-		if (*y != ' ')
-			b[nb++] = *y;
-	if (*x || *y || !na || !nb)
+	size_t na = squeeze_spaces(x, a, NULL, sizeof(a)),
+	       nb = squeeze_spaces(y, b, NULL, sizeof(b));
+	if (na == SIZE_MAX || nb == SIZE_MAX || !na || !nb)
 		return l; /* longer than the buffers: leave it */
 	if (na == nb && !memcmp(a, b, na))
 		return SCORE_EXACT;
@@ -873,18 +871,9 @@ static int spaceless_alike(const char *x, const char *y)
 {
 	char a[128], b[128];
 	uint8_t ea[128], eb[128]; /* a word of the line ends at this letter */
-	size_t na = 0, nb = 0;
-	for (; *x && na < sizeof(a); x++)
-		if (*x != ' ') {
-			a[na] = *x;
-			ea[na++] = x[1] == ' ' || !x[1];
-		}
-	for (; *y && nb < sizeof(b); y++)
-		if (*y != ' ') {
-			b[nb] = *y;
-			eb[nb++] = y[1] == ' ' || !y[1];
-		}
-	if (*x || *y)
+	size_t na = squeeze_spaces(x, a, ea, sizeof(a)),
+	       nb = squeeze_spaces(y, b, eb, sizeof(b));
+	if (na == SIZE_MAX || nb == SIZE_MAX)
 		return 0;
 	size_t lo = na < nb ? na : nb;
 	if (lo >= 6 && !memcmp(a, b, lo) && (na < nb ? eb : ea)[lo - 1])
@@ -895,29 +884,48 @@ static int spaceless_alike(const char *x, const char *y)
 /* Street lines with two house numbers that are one line once the numbers
  * are set aside ("406 balfourcrescent kersey h south" / "15 balfour
  * crescent kersey south", "3 hopkins street" / "147 hopkins street locn
- * 3439") are FAR, as cap_house_number makes "7 jiefang road" / "32
+ * 3439") are FAR, as street_house_numbers makes "7 jiefang road" / "32
  * jiefang road": no evidence either way. DIFFERENT would also cancel the
  * postcode and city (corroborate), and exports replace house numbers
  * (FEBRL does). Two words a side at least: a one-word street ("53
  * broadway" / "222 broadway") is all that neighbours share, and making
- * those far skewed estimated weights on the generated sets. Otherwise l
- * stands. */
-static enum score_level street_other_door(const char *x, const char *y,
-					  enum score_level l)
+ * those far skewed estimated weights on the generated sets. x and y are
+ * DIFFERENT with the house numbers hx (nx bytes) and hy (ny), which
+ * differ. @retval FAR or DIFFERENT. */
+static enum score_level street_other_door(const char *x, const char *hx,
+					  size_t nx, const char *y,
+					  const char *hy, size_t ny)
 {
-	const char *hx = NULL, *hy = NULL;
-	size_t nx = house_number(x, &hx), ny = house_number(y, &hy);
-	if (l != SCORE_DIFFERENT || !nx || !ny ||
-	    (nx == ny && !memcmp(hx, hy, nx)))
-		return l;
 	char a[128], b[128];
 	if (!drop_house_number(x, hx, nx, a, sizeof(a)) ||
 	    !drop_house_number(y, hy, ny, b, sizeof(b)))
-		return l;
+		return SCORE_DIFFERENT;
 	if (distinct_tokens(a) >= 2 && distinct_tokens(b) >= 2 &&
 	    spaceless_alike(a, b))
 		return SCORE_FAR;
-	return l;
+	return SCORE_DIFFERENT;
+}
+
+/* Street lines that agree as token sets can still be two doors: "13 rue
+ * nationale" and "138 rue nationale". When both carry a house number, a
+ * typo in it (one edit) caps the level at CLOSE and anything more at FAR:
+ * no evidence either way. Not DIFFERENT: exports replace house numbers
+ * (FEBRL does), and DIFFERENT would cancel postcode and city too. Lines
+ * that disagree may still be the other door of one street
+ * (street_other_door). Otherwise, or when a line has no number, l
+ * stands. */
+static enum score_level street_house_numbers(const char *x, const char *y,
+					     enum score_level l)
+{
+	const char *hx = NULL, *hy = NULL;
+	size_t nx = house_number(x, &hx), ny = house_number(y, &hy);
+	if (!nx || !ny || (nx == ny && !memcmp(hx, hy, nx)))
+		return l;
+	if (l == SCORE_DIFFERENT)
+		return street_other_door(x, hx, nx, y, hy, ny);
+	if (sim_osa(hx, nx, hy, ny, 1) <= 1)
+		return l < SCORE_CLOSE ? SCORE_CLOSE : l;
+	return l < SCORE_FAR ? SCORE_FAR : l;
 }
 
 /* Addresses: best postcode, city and street agreement over all pairs. */
@@ -977,10 +985,8 @@ static void cmp_addrs(const struct store_rec *a, const struct store_rec *b,
 					c.level = street_spaceless(x->line,
 								   y->line,
 								   c.level);
-				c.level = cap_house_number(x->line, y->line,
-							   c.level);
-				c.level = street_other_door(x->line, y->line,
-							    c.level);
+				c.level = street_house_numbers(x->line, y->line,
+							       c.level);
 				if (street->level == SCORE_MISSING ||
 				    c.level < street->level)
 					*street = c;
