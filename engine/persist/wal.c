@@ -1256,6 +1256,20 @@ static int save_tail(int fd, uint64_t off, const char *path)
 	return rc;
 }
 
+/** Cuts the file at path to size bytes and fsyncs it, after copying what
+ *  is cut into aside when aside is not NULL. @retval 0 or -errno. */
+static int cut_file(const char *path, uint64_t size, const char *aside)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int rc = aside ? save_tail(fd, size, aside) : 0;
+	if (!rc && (ftruncate(fd, (off_t)size) || fsync(fd)))
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
 struct replay_ctx {
 	wal_replay_fn fn;
 	void *ctx;
@@ -1364,8 +1378,10 @@ static int wal_recover(struct wal *w, const struct wal_options *o,
 			rec->cut_bytes = rep.size - rep.valid_end;
 			break;
 		}
-		if (rep.zero_tail)
+		if (rep.zero_tail) {
 			ztail[keep] = rep.valid_end;
+			rec->zero_tail_bytes += rep.zero_tail;
+		}
 		expect = rep.frames ? rep.last_lsn + 1 : rep.start_lsn;
 	}
 	/* Trim the zero tails: every segment found here is an old one now
@@ -1375,17 +1391,8 @@ static int wal_recover(struct wal *w, const struct wal_options *o,
 		if (!ztail[i])
 			continue;
 		seg_path(path, sizeof(path), w->dir, segs[i], "");
-		int fd = open(path, O_RDWR | O_CLOEXEC);
-		struct stat zs;
-		if (fd < 0 || fstat(fd, &zs) ||
-		    ftruncate(fd, (off_t)ztail[i]) || fsync(fd)) {
-			rc = -errno;
-			if (fd >= 0)
-				close(fd);
+		if ((rc = cut_file(path, ztail[i], NULL)))
 			goto io_fail;
-		}
-		close(fd);
-		rec->zero_tail_bytes += (uint64_t)zs.st_size - ztail[i];
 	}
 	/* Apply the cut: truncate (torn) or move aside (forced). */
 	if (cut) {
@@ -1409,18 +1416,10 @@ static int wal_recover(struct wal *w, const struct wal_options *o,
 				goto io_fail;
 			}
 		} else {
-			int fd = open(path, O_RDWR | O_CLOEXEC);
-			if (fd < 0) {
-				rc = -errno;
-				goto io_fail;
-			}
 			snprintf(aside, sizeof(aside), "%s.%" PRIu64 ".corrupt",
 				 path, cut_off);
-			rc = cut == 2 ? save_tail(fd, cut_off, aside) : 0;
-			if (!rc && (ftruncate(fd, (off_t)cut_off) || fsync(fd)))
-				rc = -errno;
-			close(fd);
-			if (rc)
+			if ((rc = cut_file(path, cut_off,
+					   cut == 2 ? aside : NULL)))
 				goto io_fail;
 			keep++;
 		}
