@@ -614,7 +614,15 @@ static int cmp_link(const void *x, const void *y)
 enum { CHAIN_CHECK = 64 };
 #define CHAIN_MARGIN 4.0
 
-/* Whether a record of ent cannot be rec or a record of other. */
+/*
+ * Whether the entity ent cannot be the person of other joined by rec.
+ * Birth dates and identifiers are weighed apart: a kind stands between
+ * the two when some record of one side (rec and other's records) and one
+ * of ent conflict on it (score_never_match) and no such pair agrees on
+ * it within a typo. A date agreeing between some records while others
+ * conflict means that person's date is keyed noisily by a source, and
+ * the wrong value then does not keep the right one out.
+ */
 static int entities_conflict(const reconnu *e, const struct store_rec *rec,
 			     const struct graph_entity *ent,
 			     const struct graph_entity *other)
@@ -622,20 +630,21 @@ static int entities_conflict(const reconnu *e, const struct store_rec *rec,
 	uint32_t n = ent->n_members < CHAIN_CHECK ? ent->n_members : CHAIN_CHECK;
 	uint32_t m = other->n_members < CHAIN_CHECK ? other->n_members
 						    : CHAIN_CHECK;
+	unsigned f = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		const struct store_rec *x = store_get(e->store, ent->members[i]);
 		if (!x)
 			continue;
-		if (score_never_match(rec, x))
-			return 1;
-		for (uint32_t j = 0; j < m; j++) {
+		for (uint32_t j = 0; j <= m; j++) {
 			const struct store_rec *y =
-			    store_get(e->store, other->members[j]);
-			if (y && score_never_match(x, y))
-				return 1;
+			    j == m ? rec : store_get(e->store, other->members[j]);
+			if (y)
+				f |= score_never_cmp(x, y);
 		}
 	}
-	return 0;
+	return ((f & SCORE_NEVER_DATE_CONFLICT) &&
+		!(f & SCORE_NEVER_DATE_AGREE)) ||
+	       ((f & SCORE_NEVER_ID_CONFLICT) && !(f & SCORE_NEVER_ID_AGREE));
 }
 
 static void resist_chaining(const reconnu *e, const struct store_rec *rec,

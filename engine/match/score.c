@@ -1057,25 +1057,34 @@ static void corroborate(double *ws)
 
 int score_never_match(const struct store_rec *a, const struct store_rec *b)
 {
+	return (score_never_cmp(a, b) &
+		(SCORE_NEVER_DATE_CONFLICT | SCORE_NEVER_ID_CONFLICT)) != 0;
+}
+
+unsigned score_never_cmp(const struct store_rec *a, const struct store_rec *b)
+{
 	const struct norm_date *x = &a->birth, *y = &b->birth;
+	unsigned f = 0;
 	/* typists hit one or two digits (SCORE_FAR); three is another date */
-	if (x->year && x->month && x->day && y->year && y->month && y->day &&
-	    birth_never(a, b))
-		return 1;
+	if (x->year && x->month && x->day && y->year && y->month && y->day)
+		f |= birth_never(a, b) ? SCORE_NEVER_DATE_CONFLICT
+				       : SCORE_NEVER_DATE_AGREE;
 	/* "different" means some pair of one type and none closer than one
 	 * edit; never-match wants every such pair three or more apart */
-	if (cmp_idents(a->ids, a->n_ids, b->ids, b->n_ids).level !=
-	    SCORE_DIFFERENT)
-		return 0;
+	int level = cmp_idents(a->ids, a->n_ids, b->ids, b->n_ids).level;
+	if (level == SCORE_MISSING)
+		return f;
+	if (level != SCORE_DIFFERENT)
+		return f | SCORE_NEVER_ID_AGREE;
 	for (size_t i = 0; i < a->n_ids; i++)
 		for (size_t j = 0; j < b->n_ids; j++) {
 			const char *cx, *cy;
 			if (same_id_type(a->ids[i], b->ids[j], &cx, &cy) &&
 			    sim_osa(cx + 1, strlen(cx + 1), cy + 1,
 				    strlen(cy + 1), 2) <= 2)
-				return 0;
+				return f | SCORE_NEVER_ID_AGREE;
 		}
-	return 1;
+	return f | SCORE_NEVER_ID_CONFLICT;
 }
 
 /* The adjustment for an exact agreement c of attr: from q's cache when

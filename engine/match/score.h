@@ -210,6 +210,24 @@ double score_pair_prepared(const struct score_query *q,
  */
 int score_never_match(const struct store_rec *a, const struct store_rec *b);
 
+/** What score_never_cmp() found between two records: bits. */
+enum score_never {
+	SCORE_NEVER_DATE_AGREE = 1,    /**< full birth dates within a typo */
+	SCORE_NEVER_DATE_CONFLICT = 2, /**< full birth dates further apart */
+	SCORE_NEVER_ID_AGREE = 4,      /**< an identifier within a typo */
+	SCORE_NEVER_ID_CONFLICT = 8,   /**< identifiers of one type differ */
+};
+
+/**
+ * The evidence score_never_match() weighs, each kind on its own: 0 when
+ * a and b have no full birth dates or identifiers of one type to
+ * compare. score_never_match(a, b) is a conflict of either kind. An
+ * entity's records agreeing with some records of another on a date and
+ * conflicting with others say that person's dates are keyed noisily
+ * (engine.c, anti-chaining).
+ */
+unsigned score_never_cmp(const struct store_rec *a, const struct store_rec *b);
+
 /** Probability of a weight: 2^w / (1 + 2^w). */
 double score_probability(double w);
 

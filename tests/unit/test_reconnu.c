@@ -835,6 +835,42 @@ static void test_anti_chaining(void)
 	reconnu_close(r);
 }
 
+/* One person whose birth date one source keys wrong: the entity holding
+ * both dates does not stop a record that agrees with one of them from
+ * joining, where two entities each sure of another date stay apart. */
+static void test_noisy_dates(void)
+{
+	reconnu *r = open_default();
+	const char *ea[] = {"ana.lopez@example.com"}, *eb[] = {"alopez@example.org"};
+	const char *pa[] = {"+33612345678"}, *pb[] = {"+33698765432"};
+	/* 1980-10-20 is two edits from 1980-01-02 (a typo) and more than
+	 * two from 1955-06-30 (another date) */
+	reconnu_record a1 = person("c", "a1", "Anna", "Lopez", "1980-10-20", ea, pa);
+	reconnu_record b1 = person("c", "b1", "Ana", "Lopez", "1980-01-02", eb, pb);
+	reconnu_record b2 = person("c", "b2", "Ana", "Lopez", "1955-06-30", eb, pb);
+	reconnu_upsert(r, &a1, NULL);
+	reconnu_upsert(r, &b1, NULL);
+	reconnu_upsert(r, &b2, NULL);
+	ok(entity_of(r, "b1") == entity_of(r, "b2") && entity_of(r, "b1"),
+	   "b1 and b2 agree on all but the date: one entity");
+	ok(entity_of(r, "a1") != entity_of(r, "b1"),
+	   "a1, a name and a date a typo away: apart so far");
+	const char *both_e[] = {"ana.lopez@example.com", "alopez@example.org"};
+	const char *both_p[] = {"+33612345678", "+33698765432"};
+	reconnu_record x = person("c", "x", "Ana", "Lopez", NULL, NULL, NULL);
+	x.emails = both_e;
+	x.n_emails = 2;
+	x.phones = both_p;
+	x.n_phones = 2;
+	reconnu_upsert_result res;
+	is_int(reconnu_upsert(r, &x, &res), 0, "the bridging record is stored");
+	is_int(res.n_merged, 1, "it merges the two");
+	ok(entity_of(r, "a1") == entity_of(r, "b2") &&
+		   entity_of(r, "x") == entity_of(r, "a1"),
+	   "a date in both entities outweighs the one keyed wrong");
+	reconnu_close(r);
+}
+
 static void test_weights(void)
 {
 	char dir[] = "/tmp/reconnu-weights-XXXXXX";
@@ -984,6 +1020,7 @@ int main(void)
 	test_op_codec();
 	test_snapshots();
 	test_anti_chaining();
+	test_noisy_dates();
 	test_weights();
 	return unit_done();
 }

@@ -626,6 +626,11 @@ int main(void)
 	ok(!score_never_match(n1, n2), "two digits swapped: a typo");
 	ok(score_never_match(n1, n4), "another date: never the same person");
 	ok(!score_never_match(n4, n5), "a year alone says nothing");
+	is_int(score_never_cmp(n1, n1), SCORE_NEVER_DATE_AGREE,
+	       "one date: compared and agreeing");
+	is_int(score_never_cmp(n1, n4), SCORE_NEVER_DATE_CONFLICT,
+	       "another date: a conflict");
+	is_int(score_never_cmp(n4, n5), 0, "a year alone: nothing compared");
 	store_rec_delete(n1);
 	store_rec_delete(n2);
 	store_rec_delete(n3);
