@@ -906,6 +906,17 @@ static enum score_level street_other_door(const char *x, const char *hx,
 	return SCORE_DIFFERENT;
 }
 
+/* Whether the numbers after the house numbers (at x and y: a flat, a
+ * building, "d 25 kv 119" / "d 28 kv 182") leave room for one typo in
+ * the house number: the next digit-holding tokens are equal or missing
+ * on a side. Two numbers differing is another door. */
+static int same_flat(const char *x, const char *y)
+{
+	const char *fx = NULL, *fy = NULL;
+	size_t nx = house_number(x, &fx), ny = house_number(y, &fy);
+	return !nx || !ny || (nx == ny && !memcmp(fx, fy, nx));
+}
+
 /* Street lines that agree as token sets can still be two doors: "13 rue
  * nationale" and "138 rue nationale". When both carry a house number, a
  * typo in it (one edit) caps the level at CLOSE and anything more at FAR:
@@ -923,7 +934,7 @@ static enum score_level street_house_numbers(const char *x, const char *y,
 		return l;
 	if (l == SCORE_DIFFERENT)
 		return street_other_door(x, hx, nx, y, hy, ny);
-	if (sim_osa(hx, nx, hy, ny, 1) <= 1)
+	if (sim_osa(hx, nx, hy, ny, 1) <= 1 && same_flat(hx + nx, hy + ny))
 		return l < SCORE_CLOSE ? SCORE_CLOSE : l;
 	return l < SCORE_FAR ? SCORE_FAR : l;
 }
