@@ -795,11 +795,30 @@ static uint64_t entity_of(reconnu *r, const char *id)
 	return e;
 }
 
+/* Two Ana Lopez: a's email and phone, and b's. */
+static const char *chain_ea[] = {"ana.lopez@example.com"},
+		  *chain_eb[] = {"alopez@example.org"};
+static const char *chain_pa[] = {"+33612345678"}, *chain_pb[] = {"+33698765432"};
+
+/* Upserts "x": Ana Lopez with both emails and both phones and no birth
+ * date, which links to a's records and b's at the match level. */
+static void upsert_bridge(reconnu *r, reconnu_upsert_result *res)
+{
+	const char *both_e[] = {chain_ea[0], chain_eb[0]};
+	const char *both_p[] = {chain_pa[0], chain_pb[0]};
+	reconnu_record x = person("c", "x", "Ana", "Lopez", NULL, NULL, NULL);
+	x.emails = both_e;
+	x.n_emails = 2;
+	x.phones = both_p;
+	x.n_phones = 2;
+	is_int(reconnu_upsert(r, &x, res), 0, "the bridging record is stored");
+}
+
 static void test_anti_chaining(void)
 {
 	reconnu *r = open_default();
-	const char *ea[] = {"ana.lopez@example.com"}, *eb[] = {"alopez@example.org"};
-	const char *pa[] = {"+33612345678"}, *pb[] = {"+33698765432"};
+	const char **ea = chain_ea, **eb = chain_eb, **pa = chain_pa,
+		   **pb = chain_pb;
 	reconnu_record a1 = person("c", "a1", "Ana", "Lopez", "1980-01-02", ea, pa);
 	reconnu_record a2 = person("c", "a2", "Ana", "Lopez", "1980-01-02", ea, NULL);
 	reconnu_record b1 = person("c", "b1", "Ana", "Lopez", "1994-07-19", eb, pb);
@@ -813,17 +832,8 @@ static void test_anti_chaining(void)
 	ok(entity_of(r, "b1") == entity_of(r, "b2") &&
 		   entity_of(r, "b1") != entity_of(r, "a1"),
 	   "the second, born 14 years later, another");
-	/* a record with both emails and both phones, no birth date: it links
-	 * to both entities at the match level */
-	const char *both_e[] = {"ana.lopez@example.com", "alopez@example.org"};
-	const char *both_p[] = {"+33612345678", "+33698765432"};
-	reconnu_record x = person("c", "x", "Ana", "Lopez", NULL, NULL, NULL);
-	x.emails = both_e;
-	x.n_emails = 2;
-	x.phones = both_p;
-	x.n_phones = 2;
 	reconnu_upsert_result res;
-	is_int(reconnu_upsert(r, &x, &res), 0, "the bridging record is stored");
+	upsert_bridge(r, &res);
 	is_int(res.decision, RECONNU_MATCH, "it matches");
 	is_int(res.n_merged, 0, "but merges nothing");
 	ok(entity_of(r, "a1") != entity_of(r, "b1"),
@@ -841,13 +851,14 @@ static void test_anti_chaining(void)
 static void test_noisy_dates(void)
 {
 	reconnu *r = open_default();
-	const char *ea[] = {"ana.lopez@example.com"}, *eb[] = {"alopez@example.org"};
-	const char *pa[] = {"+33612345678"}, *pb[] = {"+33698765432"};
 	/* 1980-10-20 is two edits from 1980-01-02 (a typo) and more than
 	 * two from 1955-06-30 (another date) */
-	reconnu_record a1 = person("c", "a1", "Anna", "Lopez", "1980-10-20", ea, pa);
-	reconnu_record b1 = person("c", "b1", "Ana", "Lopez", "1980-01-02", eb, pb);
-	reconnu_record b2 = person("c", "b2", "Ana", "Lopez", "1955-06-30", eb, pb);
+	reconnu_record a1 = person("c", "a1", "Anna", "Lopez", "1980-10-20",
+				   chain_ea, chain_pa);
+	reconnu_record b1 = person("c", "b1", "Ana", "Lopez", "1980-01-02",
+				   chain_eb, chain_pb);
+	reconnu_record b2 = person("c", "b2", "Ana", "Lopez", "1955-06-30",
+				   chain_eb, chain_pb);
 	reconnu_upsert(r, &a1, NULL);
 	reconnu_upsert(r, &b1, NULL);
 	reconnu_upsert(r, &b2, NULL);
@@ -855,15 +866,8 @@ static void test_noisy_dates(void)
 	   "b1 and b2 agree on all but the date: one entity");
 	ok(entity_of(r, "a1") != entity_of(r, "b1"),
 	   "a1, a name and a date a typo away: apart so far");
-	const char *both_e[] = {"ana.lopez@example.com", "alopez@example.org"};
-	const char *both_p[] = {"+33612345678", "+33698765432"};
-	reconnu_record x = person("c", "x", "Ana", "Lopez", NULL, NULL, NULL);
-	x.emails = both_e;
-	x.n_emails = 2;
-	x.phones = both_p;
-	x.n_phones = 2;
 	reconnu_upsert_result res;
-	is_int(reconnu_upsert(r, &x, &res), 0, "the bridging record is stored");
+	upsert_bridge(r, &res);
 	is_int(res.n_merged, 1, "it merges the two");
 	ok(entity_of(r, "a1") == entity_of(r, "b2") &&
 		   entity_of(r, "x") == entity_of(r, "a1"),
