@@ -599,11 +599,11 @@ static int cmp_link(const void *x, const void *y)
  * Anti-chaining. Single-link clustering would let one record glue two
  * people together. When a record's links reach several entities, it
  * joins the entity of its best link; another entity is merged in only if
- *  1. no never-match evidence stands between the two: no record of it
- *     cannot be the same person as the new record or a record of the
- *     entity joined (score_never_match: full birth dates or identifiers
- *     of one type more than two edits apart; up to CHAIN_CHECK records a
- *     side are checked), and
+ *  1. no never-match evidence stands between the two (entities_conflict:
+ *     full birth dates or identifiers of one type more than two edits
+ *     apart between its records and the new record's side, with no pair
+ *     agreeing; given names likewise between households; up to
+ *     CHAIN_CHECK records a side are checked), and
  *  2. the evidence for it is strong: it is a single record, or the new
  *     record links to two of its records, or the link is CHAIN_MARGIN
  *     bits above the match threshold (16 times the odds).
@@ -611,7 +611,7 @@ static int cmp_link(const void *x, const void *y)
  * two entities is for a data steward to review, not to merge them.
  * links is sorted by weight, best first; kinds are changed in place.
  */
-enum { CHAIN_CHECK = 64 };
+enum { CHAIN_CHECK = 64, GIVEN_CONFIRM = 2 };
 #define CHAIN_MARGIN 4.0
 
 /*
@@ -621,7 +621,10 @@ enum { CHAIN_CHECK = 64 };
  * of ent conflict on it (score_never_match) and no such pair agrees on
  * it within a typo. A date agreeing between some records while others
  * conflict means that person's date is keyed noisily by a source, and
- * the wrong value then does not keep the right one out.
+ * the wrong value then does not keep the right one out. Given names too,
+ * when each side has GIVEN_CONFIRM records with one: two people of one
+ * household each seen twice under their own given name. A lone record
+ * under another given name may be one whose name a source replaced.
  */
 static int entities_conflict(const reconnu *e, const struct store_rec *rec,
 			     const struct graph_entity *ent,
@@ -631,20 +634,29 @@ static int entities_conflict(const reconnu *e, const struct store_rec *rec,
 	uint32_t m = other->n_members < CHAIN_CHECK ? other->n_members
 						    : CHAIN_CHECK;
 	unsigned f = 0;
+	uint32_t gx = 0, gy = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		const struct store_rec *x = store_get(e->store, ent->members[i]);
 		if (!x)
 			continue;
+		gx += *x->given != 0;
 		for (uint32_t j = 0; j <= m; j++) {
 			const struct store_rec *y =
 			    j == m ? rec : store_get(e->store, other->members[j]);
-			if (y)
-				f |= score_never_cmp(x, y);
+			if (!y)
+				continue;
+			if (i == 0)
+				gy += *y->given != 0;
+			f |= score_never_cmp(x, y) |
+			     score_given_cmp(e->nicknames, x, y);
 		}
 	}
 	return ((f & SCORE_NEVER_DATE_CONFLICT) &&
 		!(f & SCORE_NEVER_DATE_AGREE)) ||
-	       ((f & SCORE_NEVER_ID_CONFLICT) && !(f & SCORE_NEVER_ID_AGREE));
+	       ((f & SCORE_NEVER_ID_CONFLICT) && !(f & SCORE_NEVER_ID_AGREE)) ||
+	       (gx >= GIVEN_CONFIRM && gy >= GIVEN_CONFIRM &&
+		(f & SCORE_NEVER_GIVEN_CONFLICT) &&
+		!(f & SCORE_NEVER_GIVEN_AGREE));
 }
 
 static void resist_chaining(const reconnu *e, const struct store_rec *rec,

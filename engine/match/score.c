@@ -1066,6 +1066,25 @@ static void corroborate(double *ws)
 	}
 }
 
+unsigned score_given_cmp(const struct norm_nicknames *nn,
+			 const struct store_rec *a, const struct store_rec *b)
+{
+	if (!*a->given || !*b->given)
+		return 0;
+	struct cmp g = cmp_given(nn, NULL, NULL, NULL, a->given, b->given);
+	if (g.level != SCORE_DIFFERENT)
+		return SCORE_NEVER_GIVEN_AGREE;
+	/* written the other way round: b's given name is a's family name */
+	if ((*b->family &&
+	     cmp_given(nn, NULL, NULL, NULL, a->given, b->family).level !=
+		 SCORE_DIFFERENT) ||
+	    (*a->family &&
+	     cmp_given(nn, NULL, NULL, NULL, a->family, b->given).level !=
+		 SCORE_DIFFERENT))
+		return SCORE_NEVER_GIVEN_AGREE;
+	return SCORE_NEVER_GIVEN_CONFLICT;
+}
+
 int score_never_match(const struct store_rec *a, const struct store_rec *b)
 {
 	return (score_never_cmp(a, b) &

@@ -216,6 +216,8 @@ enum score_never {
 	SCORE_NEVER_DATE_CONFLICT = 2, /**< full birth dates further apart */
 	SCORE_NEVER_ID_AGREE = 4,      /**< an identifier within a typo */
 	SCORE_NEVER_ID_CONFLICT = 8,   /**< identifiers of one type differ */
+	SCORE_NEVER_GIVEN_AGREE = 16,    /**< score_given_cmp(): agree */
+	SCORE_NEVER_GIVEN_CONFLICT = 32, /**< score_given_cmp(): differ */
 };
 
 /**
@@ -227,6 +229,17 @@ enum score_never {
  * (engine.c, anti-chaining).
  */
 unsigned score_never_cmp(const struct store_rec *a, const struct store_rec *b);
+
+/**
+ * Given names of a and b: SCORE_NEVER_GIVEN_AGREE when both have one and
+ * they are anything but DIFFERENT (exact, nickname, close, initial, far,
+ * or one given name the other's family name), SCORE_NEVER_GIVEN_CONFLICT
+ * when they differ, 0 when either is missing. Not never-match evidence
+ * on its own (sources replace given names): engine.c weighs it across
+ * two entities of several records each (a household).
+ */
+unsigned score_given_cmp(const struct norm_nicknames *nn,
+			 const struct store_rec *a, const struct store_rec *b);
 
 /** Probability of a weight: 2^w / (1 + 2^w). */
 double score_probability(double w);

@@ -875,6 +875,43 @@ static void test_noisy_dates(void)
 	reconnu_close(r);
 }
 
+/* A household: Junho and Eunji Shin share an email. A record with the
+ * email and no given name links to both; each has two records with a
+ * given name and none agrees across them, so they stay two people. One
+ * record alone under another given name (a name keyed wrong) may still
+ * be merged in. */
+static void test_household(void)
+{
+	const char *em[] = {"eshin@example.com"};
+	const char *pa[] = {"+821012345678"}, *pb[] = {"+821098765432"};
+	for (int alone = 0; alone < 2; alone++) {
+		reconnu *r = open_default();
+		reconnu_record a1 = person("c", "a1", "Junho", "Shin", NULL, em, pa);
+		reconnu_record a2 = person("c", "a2", "Junho", "Shin", NULL, em, pa);
+		reconnu_record b1 = person("c", "b1", "Eunji", "Shin", NULL, em, pb);
+		reconnu_record b2 = person("c", "b2", "Eunji", "Shin", NULL, em, pb);
+		reconnu_upsert(r, &a1, NULL);
+		reconnu_upsert(r, &a2, NULL);
+		reconnu_upsert(r, &b1, NULL);
+		if (!alone)
+			reconnu_upsert(r, &b2, NULL);
+		ok(entity_of(r, "a1") != entity_of(r, "b1"),
+		   "two given names, two entities");
+		const char *both_p[] = {pa[0], pb[0]};
+		reconnu_record x = person("c", "x", NULL, "Shin", NULL, em, NULL);
+		x.phones = both_p;
+		x.n_phones = 2;
+		is_int(reconnu_upsert(r, &x, NULL), 0, "the family's record");
+		if (alone)
+			ok(entity_of(r, "a1") == entity_of(r, "b1"),
+			   "a lone record under another given name joins");
+		else
+			ok(entity_of(r, "a1") != entity_of(r, "b1"),
+			   "two records a side under other given names: apart");
+		reconnu_close(r);
+	}
+}
+
 static void test_weights(void)
 {
 	char dir[] = "/tmp/reconnu-weights-XXXXXX";
@@ -1025,6 +1062,7 @@ int main(void)
 	test_snapshots();
 	test_anti_chaining();
 	test_noisy_dates();
+	test_household();
 	test_weights();
 	return unit_done();
 }
