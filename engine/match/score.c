@@ -709,6 +709,63 @@ static struct cmp cmp_lists(const char *const *a, size_t na,
 	return c;
 }
 
+/* Whether the letters at *s (up to end) start with name, spaces
+ * dropped, or with its first letter when initial; advances *s past
+ * them. */
+static int eat_name(const char **s, const char *end, const char *name,
+		    int initial)
+{
+	const char *p = *s;
+	int any = 0;
+	for (; *name; name++) {
+		if (*name == ' ')
+			continue;
+		if (p == end || *p != *name)
+			return 0;
+		p++;
+		any = 1;
+		if (initial)
+			break;
+	}
+	*s = p;
+	return any;
+}
+
+/* Whether the local part of email is spelled from r's names alone
+ * ("fchen", "jing.huang", "sergeykuznetsov", "kim_s"): given and family
+ * name, either whole or as an initial, in either order, or one of them
+ * alone, with dots, dashes or underscores between. Namesakes write such
+ * a mailbox at their own providers, so one local part at two providers
+ * (SCORE_PARTIAL) says no more than the names already do; a digit or any
+ * other letter makes it the person's own. */
+static int name_mailbox(const char *email, const struct store_rec *r)
+{
+	const char *at = strchr(email, '@');
+	if (!at || !*r->given || !*r->family)
+		return 0;
+	char local[64];
+	size_t n = 0;
+	for (const char *p = email; p < at; p++) {
+		if (*p == '.' || *p == '_' || *p == '-')
+			continue;
+		if (n == sizeof(local) || !(*p >= 'a' && *p <= 'z'))
+			return 0;
+		local[n++] = *p;
+	}
+	const char *names[2][2] = {{r->given, r->family}, {r->family, r->given}};
+	for (int o = 0; o < 2; o++)
+		for (int k = 0; k < 4; k++) {
+			/* k: both whole, initial first, initial second, the
+			 * first name alone */
+			const char *p = local, *end = local + n;
+			int ok = eat_name(&p, end, names[o][0], k == 1) &&
+				 (k == 3 || eat_name(&p, end, names[o][1], k == 2));
+			if (ok && p == end)
+				return 1;
+		}
+	return 0;
+}
+
 /* Whether identifiers x and y ("type:value") have one type; *cx and *cy
  * then point at their ':'. */
 static int same_id_type(const char *x, const char *y, const char **cx,
@@ -1299,6 +1356,8 @@ static double pair(const struct score_model *m, const struct norm_nicknames *nn,
 
 	struct cmp em = cmp_lists(a->emails, a->n_emails, b->emails,
 				  b->n_emails, 'e', ex != NULL);
+	if (em.level == SCORE_PARTIAL && name_mailbox(em.left, a))
+		em.level = SCORE_FAR;
 	struct cmp ph =
 	    cmp_lists(a->phones, a->n_phones, b->phones, b->n_phones, 'p', 0);
 	struct cmp pc, city, street;

@@ -468,12 +468,22 @@ int main(void)
 	}
 
 	/* one mailbox with a mistyped domain is close; the same local part
-	 * at another provider is only partial (a namesake's address) */
+	 * at another provider is only partial (a namesake's address), and
+	 * says nothing (far) when spelled from the names alone: namesakes
+	 * write those at every provider */
 	const char *mails[][2] = {
 	    {"harley.rose50@sawyer-lin.org", "harley.rose50@sawyer-lin.orng"},
-	    {"mkang@gmail.com", "mkang@hanmail.net"}};
-	const enum score_level want_mail[] = {SCORE_CLOSE, SCORE_PARTIAL};
-	for (int i = 0; i < 2; i++) {
+	    {"mkang@gmail.com", "mkang@hanmail.net"},
+	    {"harley.rose@outlook.com", "harley.rose@yahoo.fr"},
+	    {"hrose@gmail.com", "hrose@yahoo.fr"},
+	    {"rose_h@gmail.com", "rose_h@yahoo.fr"},
+	    {"harley@gmail.com", "harley@yahoo.fr"},
+	    {"harley.rose50@outlook.com", "harley.rose50@yahoo.fr"},
+	    {"harleyq@gmail.com", "harleyq@yahoo.fr"}};
+	const enum score_level want_mail[] = {
+	    SCORE_CLOSE, SCORE_PARTIAL, SCORE_FAR,     SCORE_FAR,
+	    SCORE_FAR,	 SCORE_FAR,	SCORE_PARTIAL, SCORE_PARTIAL};
+	for (int i = 0; i < 8; i++) {
 		struct store_rec *ma = rec("Harley", "Rose", NULL, mails[i][0],
 					   NULL);
 		struct store_rec *mb = rec("Harley", "Rose", NULL, mails[i][1],
