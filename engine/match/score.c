@@ -1356,7 +1356,10 @@ static double pair(const struct score_model *m, const struct norm_nicknames *nn,
 
 	struct cmp em = cmp_lists(a->emails, a->n_emails, b->emails,
 				  b->n_emails, 'e', ex != NULL);
-	if (em.level == SCORE_PARTIAL && name_mailbox(em.left, a))
+	/* one name-spelled mailbox at two providers, or two spellings of
+	 * it at one ("jie.li" / "jie_li"): namesakes' mailboxes */
+	if ((em.level == SCORE_PARTIAL || em.level == SCORE_CLOSE) &&
+	    name_mailbox(em.left, a) && name_mailbox(em.right, b))
 		em.level = SCORE_FAR;
 	struct cmp ph =
 	    cmp_lists(a->phones, a->n_phones, b->phones, b->n_phones, 'p', 0);
