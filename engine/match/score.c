@@ -687,9 +687,11 @@ static struct cmp cmp_lists(const char *const *a, size_t na,
 						? SCORE_CLOSE
 						: SCORE_PARTIAL;
 				else if (ax && ay && !strcmp(ax, ay) &&
-					 (sim_osa(x, (size_t)(ax - x), y,
-						  (size_t)(ay - y), 1) <= 1 ||
-					  same_untagged(x, ax, y, ay)))
+					 same_untagged(x, ax, y, ay))
+					l = SCORE_EXACT; /* one mailbox */
+				else if (ax && ay && !strcmp(ax, ay) &&
+					 sim_osa(x, (size_t)(ax - x), y,
+						 (size_t)(ay - y), 1) <= 1)
 					l = SCORE_CLOSE;
 			} else if (kind == 'p') {
 				if (lx == ly && sim_osa(x, lx, y, ly, 1) <= 1)

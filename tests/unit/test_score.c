@@ -483,11 +483,15 @@ int main(void)
 	    /* two spellings of the names at one provider: two mailboxes;
 	     * a typo in one is still one mailbox */
 	    {"harley.rose@outlook.com", "harley_rose@outlook.com"},
-	    {"harley.rose@outlook.com", "harley.rsoe@outlook.com"}};
+	    {"harley.rose@outlook.com", "harley.rsoe@outlook.com"},
+	    /* a "+tag" kept by a shop where the normaliser keeps it: one
+	     * mailbox */
+	    {"harley.rose+promo@example.org", "harley.rose@example.org"}};
 	const enum score_level want_mail[] = {
-	    SCORE_CLOSE, SCORE_PARTIAL, SCORE_FAR,     SCORE_FAR, SCORE_FAR,
-	    SCORE_FAR,	 SCORE_PARTIAL, SCORE_PARTIAL, SCORE_FAR, SCORE_CLOSE};
-	for (int i = 0; i < 10; i++) {
+	    SCORE_CLOSE, SCORE_PARTIAL, SCORE_FAR, SCORE_FAR,
+	    SCORE_FAR,	 SCORE_FAR,	SCORE_PARTIAL, SCORE_PARTIAL,
+	    SCORE_FAR,	 SCORE_CLOSE,	SCORE_EXACT};
+	for (int i = 0; i < 11; i++) {
 		struct store_rec *ma = rec("Harley", "Rose", NULL, mails[i][0],
 					   NULL);
 		struct store_rec *mb = rec("Harley", "Rose", NULL, mails[i][1],
