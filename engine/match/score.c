@@ -366,11 +366,12 @@ struct cmp {
 	enum score_level level;
 	double sim;
 	const char *left, *right;
+	int variant; /**< EXACT as spellings of one name: no tf bonus */
 };
 
 static struct cmp cmp_missing(void)
 {
-	return (struct cmp){SCORE_MISSING, -1, "", ""};
+	return (struct cmp){SCORE_MISSING, -1, "", "", 0};
 }
 
 static double jw(const char *a, const char *b)
@@ -437,10 +438,13 @@ static int same_but_spaces(const char *a, const char *b)
  * Romanisations of one name: Hangul written the Revised Romanization way
  * (what transliteration gives: "hyeon u", "seong min", "jeong") and the
  * customary way people spell their own names ("hyunwoo", "sungmin",
- * "jung"). The skeleton drops spaces and hyphens, reads eo/eu/oo/wu as u,
- * ae as e, ee as i and collapses doubled letters; two names with one
- * skeleton are close. Bounded: names longer than the buffer never agree
- * here.
+ * "jung"), and the transliterations of one Russian name ("yelena" /
+ * "elena", "yuliya" / "yulia", "alexey" / "aleksei"). The skeleton drops
+ * spaces and hyphens, reads eo/eu/oo/wu as u, ae as e, ee and y as i, x
+ * as ks, a leading "ie" as e, and collapses doubled letters; two names
+ * with one skeleton are one name: exact, without the term-frequency
+ * bonus (the rarer spelling is not a rarer name). Bounded: names longer
+ * than the buffer never agree here.
  */
 enum { ROMAN_MAX = SCORE_ROMAN_MAX };
 
@@ -462,10 +466,21 @@ static size_t roman_skeleton(const char *s, char *out)
 		} else if (c == 'e' && d == 'e') {
 			c = 'i', s++;
 		}
+		if (c == 'y')
+			c = 'i'; /* "yuliya" / "yulia", "dmitriy" / "dmitry" */
+		if (c == 'x') {
+			/* "alexey" / "aleksey" */
+			if (n + 1 >= ROMAN_MAX)
+				return 0;
+			out[n++] = 'k';
+			c = 's';
+		}
 		if (n && out[n - 1] == c)
 			continue; /* doubled letters, and "wu" after "oo" */
 		if (c == 'u' && n && out[n - 1] == 'w')
 			n--; /* "woo" -> "wu" -> "u" */
+		if (c == 'e' && n == 1 && out[0] == 'i')
+			n--; /* "yelena" / "elena", "yevgeny" / "evgeny" */
 		out[n++] = c;
 	}
 	out[n] = 0;
@@ -502,7 +517,7 @@ static struct cmp cmp_given(const struct norm_nicknames *nn,
 			    struct score_roman *rb, const char *a,
 			    const char *b)
 {
-	struct cmp c = {SCORE_MISSING, -1, a, b};
+	struct cmp c = {SCORE_MISSING, -1, a, b, 0};
 	if (!*a || !*b)
 		return c;
 	if (same_but_spaces(a, b)) {
@@ -511,6 +526,11 @@ static struct cmp cmp_given(const struct norm_nicknames *nn,
 		return c;
 	}
 	c.sim = jw_q(qa, a, b);
+	if (same_romanisation(ra, a, rb, b)) {
+		c.level = SCORE_EXACT;
+		c.variant = 1;
+		return c;
+	}
 	if (nn && norm_nicknames_related(nn, a, b)) {
 		c.level = SCORE_NICKNAME;
 		return c;
@@ -520,9 +540,7 @@ static struct cmp cmp_given(const struct norm_nicknames *nn,
 		c.level = SCORE_INITIAL;
 		return c;
 	}
-	c.level = same_romanisation(ra, a, rb, b)
-		      ? SCORE_CLOSE
-		      : name_band(a, la, b, lb, c.sim);
+	c.level = name_band(a, la, b, lb, c.sim);
 	return c;
 }
 
@@ -531,7 +549,7 @@ static struct cmp cmp_family(const struct sim_query *qa,
 			     struct score_roman *rb, const char *a,
 			     const char *b)
 {
-	struct cmp c = {SCORE_MISSING, -1, a, b};
+	struct cmp c = {SCORE_MISSING, -1, a, b, 0};
 	if (!*a || !*b)
 		return c;
 	if (same_but_spaces(a, b)) {
@@ -540,9 +558,12 @@ static struct cmp cmp_family(const struct sim_query *qa,
 		return c;
 	}
 	c.sim = jw_q(qa, a, b);
-	c.level = same_romanisation(ra, a, rb, b)
-		      ? SCORE_CLOSE
-		      : name_band(a, strlen(a), b, strlen(b), c.sim);
+	if (same_romanisation(ra, a, rb, b)) {
+		c.level = SCORE_EXACT;
+		c.variant = 1;
+		return c;
+	}
+	c.level = name_band(a, strlen(a), b, strlen(b), c.sim);
 	return c;
 }
 
@@ -1009,7 +1030,7 @@ static void cmp_addrs(const struct store_rec *a, const struct store_rec *b,
 						*y = &b->addrs[j];
 			if (*x->postcode && *y->postcode) {
 				struct cmp c = {SCORE_DIFFERENT, 0, x->postcode,
-						y->postcode};
+						y->postcode, 0};
 				if (!strcmp(x->postcode, y->postcode))
 					c.level = SCORE_EXACT, c.sim = 1;
 				else if (strlen(x->postcode) >= 4 &&
@@ -1024,7 +1045,7 @@ static void cmp_addrs(const struct store_rec *a, const struct store_rec *b,
 			}
 			if (*x->city && *y->city) {
 				struct cmp c = {SCORE_DIFFERENT, jw(x->city, y->city),
-						x->city, y->city};
+						x->city, y->city, 0};
 				if (!strcmp(x->city, y->city))
 					c.level = SCORE_EXACT;
 				else if (c.sim >= 0.9 ||
@@ -1043,7 +1064,7 @@ static void cmp_addrs(const struct store_rec *a, const struct store_rec *b,
 					? 1.0
 					: sim_token_set(x->line, y->line);
 				struct cmp c = {SCORE_DIFFERENT, s, x->line,
-						y->line};
+						y->line, 0};
 				if (s >= 0.9)
 					c.level = SCORE_EXACT;
 				else if (s >= 0.6)
@@ -1214,7 +1235,9 @@ static double level_weight(const struct score_model *m,
 			   const struct score_query *q, enum score_attr attr,
 			   const struct cmp *c, double *tfadj)
 {
-	*tfadj = c->level == SCORE_EXACT ? tf_of(m, tf, q, attr, c) : 0;
+	*tfadj = c->level == SCORE_EXACT && !c->variant
+		     ? tf_of(m, tf, q, attr, c)
+		     : 0;
 	return m->weight[attr][c->level] + *tfadj;
 }
 
@@ -1346,7 +1369,7 @@ static double pair(const struct score_model *m, const struct norm_nicknames *nn,
 
 	struct cmp bd = {cmp_birth(a, b), -1,
 			 a->raw.birth_date ? a->raw.birth_date : "",
-			 b->raw.birth_date ? b->raw.birth_date : ""};
+			 b->raw.birth_date ? b->raw.birth_date : "", 0};
 	put(m, tf, q, ex, &w, SCORE_BIRTH, bd);
 	other += w > w0 ? w - w0 : 0;
 
