@@ -2257,12 +2257,19 @@ int reconnu_identify(reconnu *e, const reconnu_record *in,
 	const struct store_rec *recs[1024];
 	const struct graph_entity *ents[1024];
 	cand_recs(e, cand, nc, recs);
-	for (size_t i = 0; i < nc; i++) /* the misses overlap */
+	/* the misses overlap: on the entity pointers here, on the entities
+	 * (read when ranking and answering) in the background */
+	for (size_t i = 0; i < nc; i++)
 		ents[i] = graph_entity_of(e->graph, cand[i]);
-	for (size_t i = 0; i < nc && i < CAND_AHEAD; i++)
-		cand_prefetch_values(recs[i]);
+	for (size_t i = 0; i < nc; i++)
+		if (ents[i])
+			__builtin_prefetch(ents[i]);
+	/* prepared while the records' heads load, which the first value
+	 * prefetches read */
 	struct score_query sq;
 	score_query_create(&sq, &e->model, e->tf, q);
+	for (size_t i = 0; i < nc && i < CAND_AHEAD; i++)
+		cand_prefetch_values(recs[i]);
 	for (size_t i = 0; i < nc; i++) {
 		const struct store_rec *o = recs[i];
 		if (i + CAND_AHEAD < nc)
