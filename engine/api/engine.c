@@ -744,12 +744,12 @@ static int link_rec(reconnu *e, const struct store_rec *rec,
 	for (size_t i = 0; i < nc && i < CAND_AHEAD; i++)
 		cand_prefetch_values(recs[i]);
 	struct score_query q;
-	score_query_create(&q, &e->model, e->tf, rec);
+	score_query_create(&q, &e->model, e->tf, e->nicknames, rec);
 	for (size_t i = 0; i < nc; i++) {
 		const struct store_rec *o = recs[i];
 		if (i + CAND_AHEAD < nc)
 			cand_prefetch_values(recs[i + CAND_AHEAD]);
-		double w = score_pair_prepared(&q, e->nicknames, o, NULL);
+		double w = score_pair_prepared(&q, o, NULL);
 		if (w > best)
 			best = w;
 		if (w >= e->possible_w)
@@ -2170,7 +2170,7 @@ static int explain_fill(struct arena *a, const reconnu *e,
 {
 	struct score_explain ex;
 	double w =
-	    qx ? score_pair_prepared(qx, e->nicknames, y, &ex)
+	    qx ? score_pair_prepared(qx, y, &ex)
 	       : score_pair_tf(&e->model, e->nicknames, e->tf, x, y, &ex);
 	out->prior_weight = e->model.prior;
 	out->total_weight = w;
@@ -2267,7 +2267,7 @@ int reconnu_identify(reconnu *e, const reconnu_record *in,
 	/* prepared while the records' heads load, which the first value
 	 * prefetches read */
 	struct score_query sq;
-	score_query_create(&sq, &e->model, e->tf, q);
+	score_query_create(&sq, &e->model, e->tf, e->nicknames, q);
 	for (size_t i = 0; i < nc && i < CAND_AHEAD; i++)
 		cand_prefetch_values(recs[i]);
 	for (size_t i = 0; i < nc; i++) {
@@ -2277,7 +2277,7 @@ int reconnu_identify(reconnu *e, const reconnu_record *in,
 		const struct graph_entity *ent = ents[i];
 		if (!o || !ent)
 			continue;
-		double w = score_pair_prepared(&sq, e->nicknames, o, NULL);
+		double w = score_pair_prepared(&sq, o, NULL);
 		size_t k = 0;
 		while (k < ne && es[k].ent != ent)
 			k++;
@@ -2435,10 +2435,10 @@ int reconnu_explain_entity(reconnu *e, const reconnu_record *a, uint64_t id,
 	const struct store_rec *best = NULL;
 	double bw = -INFINITY;
 	struct score_query qx;
-	score_query_create(&qx, &e->model, e->tf, x);
+	score_query_create(&qx, &e->model, e->tf, e->nicknames, x);
 	for (uint32_t i = 0; i < ent->n_members; i++) {
 		const struct store_rec *o = store_get(e->store, ent->members[i]);
-		double w = score_pair_prepared(&qx, e->nicknames, o, NULL);
+		double w = score_pair_prepared(&qx, o, NULL);
 		if (w > bw)
 			bw = w, best = o;
 	}

@@ -494,10 +494,11 @@ static int same_romanisation(const struct score_roman *ra, const char *a,
 }
 
 /* Given names: exact, nickname, close, initial, far, different. qa is a
- * prepared for Jaro-Winkler, or NULL; ra and rb the skeletons of a and b
- * (see same_romanisation), or NULL. */
+ * prepared for Jaro-Winkler and ka looked up in nn, or both NULL; ra and
+ * rb the skeletons of a and b (see same_romanisation), or NULL. */
 static struct cmp cmp_given(const struct norm_nicknames *nn,
 			    const struct sim_query *qa,
+			    const struct norm_nickname *ka,
 			    const struct score_roman *ra,
 			    struct score_roman *rb, const char *a,
 			    const char *b)
@@ -511,7 +512,8 @@ static struct cmp cmp_given(const struct norm_nicknames *nn,
 		return c;
 	}
 	c.sim = jw_q(qa, a, b);
-	if (nn && norm_nicknames_related(nn, a, b)) {
+	if (nn && (ka ? norm_nicknames_related_to(nn, ka, b)
+		      : norm_nicknames_related(nn, a, b))) {
 		c.level = SCORE_NICKNAME;
 		return c;
 	}
@@ -1172,13 +1174,17 @@ double score_pair(const struct score_model *m, const struct norm_nicknames *nn,
 }
 
 void score_query_create(struct score_query *q, const struct score_model *m,
-			const struct score_tf *tf, const struct store_rec *rec)
+			const struct score_tf *tf,
+			const struct norm_nicknames *nn,
+			const struct store_rec *rec)
 {
 	q->rec = rec;
 	q->m = m;
 	q->tf = tf;
+	q->nn = nn;
 	sim_query_create(&q->given, rec->given, strlen(rec->given));
 	sim_query_create(&q->family, rec->family, strlen(rec->family));
+	norm_nickname_prepare(nn, rec->given, &q->given_nick);
 	q->given_roman.n = (int)roman_skeleton(rec->given, q->given_roman.s);
 	q->family_roman.n = (int)roman_skeleton(rec->family, q->family_roman.s);
 	q->tf_given = score_tf_adjust(tf, m, SCORE_GIVEN, rec->given);
@@ -1200,6 +1206,7 @@ static double pair(const struct score_model *m, const struct norm_nicknames *nn,
 {
 	const struct sim_query *qg = q ? &q->given : NULL,
 			       *qf = q ? &q->family : NULL;
+	const struct norm_nickname *kg = q ? &q->given_nick : NULL;
 	double w = m->prior;
 	if (ex) {
 		ex->n = 0;
@@ -1216,14 +1223,14 @@ static double pair(const struct score_model *m, const struct norm_nicknames *nn,
 	struct score_roman rbg_, rbf_;
 	rbg_.n = rbf_.n = -1;
 	struct score_roman *rbg = q ? &rbg_ : NULL, *rbf = q ? &rbf_ : NULL;
-	struct cmp g = cmp_given(nn, qg, rag, rbg, a->given, b->given);
+	struct cmp g = cmp_given(nn, qg, kg, rag, rbg, a->given, b->given);
 	struct cmp f = cmp_family(qf, raf, rbf, a->family, b->family);
 	double direct =
 	    m->weight[SCORE_GIVEN][g.level] + m->weight[SCORE_FAMILY][f.level];
 	if (*a->given && *a->family && *b->given && *b->family &&
 	    (g.level != SCORE_EXACT || f.level != SCORE_EXACT)) {
 		struct cmp sg =
-		    cmp_given(nn, qg, rag, rbf, a->given, b->family);
+		    cmp_given(nn, qg, kg, rag, rbf, a->given, b->family);
 		struct cmp sf = cmp_family(qf, raf, rbg, a->family, b->given);
 		double swapped = m->weight[SCORE_GIVEN][sg.level] +
 				 m->weight[SCORE_FAMILY][sf.level] -
@@ -1301,8 +1308,7 @@ double score_pair_tf(const struct score_model *m,
 }
 
 double score_pair_prepared(const struct score_query *q,
-			   const struct norm_nicknames *nn,
 			   const struct store_rec *b, struct score_explain *ex)
 {
-	return pair(q->m, nn, q->tf, q, q->rec, b, ex);
+	return pair(q->m, q->nn, q->tf, q, q->rec, b, ex);
 }
