@@ -450,15 +450,7 @@ void sim_osa_batch(const struct sim_query *q, const char *const *b,
 
 /* ---- token sets ---------------------------------------------------------- */
 
-/** One token of a sim_token_set list: a borrowed slice of the input. */
-struct sim_token {
-	const char *s; /**< first byte, inside the caller's string */
-	size_t len;    /**< length in bytes, > 0 */
-};
-
-/** Splits s on spaces into at most SIM_TOKENS_MAX distinct tokens.
- *  @return the number of tokens stored in out. */
-static size_t sim__tokenize(const char *s, struct sim_token *out)
+void sim_tokens_create(struct sim_tokens *t, const char *s)
 {
 	size_t n = 0;
 	while (*s != '\0' && n < SIM_TOKENS_MAX) {
@@ -471,13 +463,44 @@ static size_t sim__tokenize(const char *s, struct sim_token *out)
 		if (len == 0)
 			break;
 		size_t k = 0;
-		while (k < n &&
-		       (out[k].len != len || memcmp(out[k].s, start, len) != 0))
+		while (k < n && (t->t[k].len != len ||
+				 memcmp(t->t[k].s, start, len) != 0))
 			k++;
-		if (k == n)
-			out[n++] = (struct sim_token){start, len};
+		if (k < n)
+			continue;
+		struct sim_token *tok = &t->t[n++];
+		tok->s = start;
+		tok->len = len;
+		tok->bytes[0] = tok->bytes[1] = 0;
+		for (size_t i = 0; i < len; i++) {
+			unsigned c = (unsigned char)start[i] & 127;
+			tok->bytes[c >> 6] |= UINT64_C(1) << (c & 63);
+		}
+		tok->kinds = (size_t)(__builtin_popcountll(tok->bytes[0]) +
+				      __builtin_popcountll(tok->bytes[1]));
 	}
-	return n;
+	t->n = n;
+}
+
+/**
+ * Whether tokens x and y (each at most 64 bytes) are surely below
+ * Jaro-Winkler 0.9 from their bytes alone. Jaro matches pair equal bytes
+ * one to one, so there are at most sum over bytes c of min(count in x,
+ * count in y); grouping bytes by c & 127 only raises that sum, and within
+ * a group shared by both the minimum is at most 1 plus the token's extra
+ * bytes of the group: at most `shared + min(len - kinds)` in all. The
+ * score with that many matches, none transposed, and the actual common
+ * prefix bounds the exact one (each rounded operation is monotonic, as
+ * for sim__jw_bound).
+ */
+static int sim__token_far(const struct sim_token *x, const struct sim_token *y)
+{
+	size_t shared = (size_t)(__builtin_popcountll(x->bytes[0] & y->bytes[0]) +
+				 __builtin_popcountll(x->bytes[1] & y->bytes[1]));
+	size_t m = shared + sim__min(x->len - x->kinds, y->len - y->kinds);
+	m = sim__min(m, sim__min(x->len, y->len));
+	return sim__winkler(sim__jaro_score(m, 0, x->len, y->len),
+			    sim__prefix4(x->s, x->len, y->s, y->len)) < 0.9;
 }
 
 /** Kuhn's augmenting path from left vertex u over adjacency bit masks. */
@@ -497,34 +520,35 @@ static int sim__augment(const uint32_t *adj, size_t u, uint32_t *seen,
 	return 0;
 }
 
-double sim_token_set(const char *a, const char *b)
+double sim_token_set_tokens(const struct sim_tokens *a,
+			    const struct sim_tokens *b)
 {
 	_Static_assert(SIM_TOKENS_MAX <= 32, "adjacency is a uint32_t mask");
-	struct sim_token ta[SIM_TOKENS_MAX], tb[SIM_TOKENS_MAX];
 	uint32_t adj[SIM_TOKENS_MAX];
 	int match_right[SIM_TOKENS_MAX];
 
-	size_t na = sim__tokenize(a, ta);
-	size_t nb = sim__tokenize(b, tb);
+	size_t na = a->n, nb = b->n;
 	if (na == 0 && nb == 0)
 		return 1.0;
 	if (na == 0 || nb == 0)
 		return 0.0;
 
 	for (size_t i = 0; i < na; i++) {
+		const struct sim_token *x = &a->t[i];
 		adj[i] = 0;
 		for (size_t j = 0; j < nb; j++) {
-			size_t la = ta[i].len, lb = tb[j].len;
-			int same =
-			    la == lb && memcmp(ta[i].s, tb[j].s, la) == 0;
+			const struct sim_token *y = &b->t[j];
+			size_t la = x->len, lb = y->len;
+			int same = la == lb && memcmp(x->s, y->s, la) == 0;
 			/* Jaro <= (2 + short/long) / 3 and JW <= 0.6 Jaro +
 			 * 0.4: up to 64 bytes, a token more than twice as
-			 * long as the other stays below 0.8985 */
+			 * long as the other stays below 0.8985; tokens with
+			 * too few bytes in common are below too */
 			int far = la <= 64 && lb <= 64 &&
-				  (2 * la < lb || 2 * lb < la);
-			if (same ||
-			    (!far &&
-			     sim_jaro_winkler(ta[i].s, la, tb[j].s, lb) >= 0.9))
+				  (2 * la < lb || 2 * lb < la ||
+				   sim__token_far(x, y));
+			if (same || (!far && sim_jaro_winkler(x->s, la, y->s,
+							      lb) >= 0.9))
 				adj[i] |= UINT32_C(1) << j;
 		}
 	}
@@ -536,4 +560,12 @@ double sim_token_set(const char *a, const char *b)
 		shared += (size_t)sim__augment(adj, i, &seen, match_right);
 	}
 	return 2.0 * (double)shared / (double)(na + nb);
+}
+
+double sim_token_set(const char *a, const char *b)
+{
+	struct sim_tokens ta, tb;
+	sim_tokens_create(&ta, a);
+	sim_tokens_create(&tb, b);
+	return sim_token_set_tokens(&ta, &tb);
 }

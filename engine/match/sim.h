@@ -75,6 +75,29 @@ int sim_osa(const char *a, size_t la, const char *b, size_t lb, int max);
  *  1 when both lists are empty, 0 when exactly one is. Symmetric. */
 double sim_token_set(const char *a, const char *b);
 
+/** One token of a list: a borrowed slice of the caller's string. */
+struct sim_token {
+	const char *s;	   /**< first byte, inside the caller's string */
+	size_t len;	   /**< length in bytes, > 0 */
+	uint64_t bytes[2]; /**< bit b & 127 set for each byte b of it */
+	size_t kinds;	   /**< bits set in bytes */
+};
+
+/** A token list split once, for a value compared with many (a query's
+ *  street line): plain data in caller memory (about 1 KiB); nothing to
+ *  destroy. It borrows the string, which must outlive it. */
+struct sim_tokens {
+	size_t n; /**< distinct tokens, at most SIM_TOKENS_MAX */
+	struct sim_token t[SIM_TOKENS_MAX];
+};
+
+/** Splits s (NUL-terminated) as sim_token_set does into t. */
+void sim_tokens_create(struct sim_tokens *t, const char *s);
+
+/** sim_token_set of the two lists a and b were made from, bit for bit. */
+double sim_token_set_tokens(const struct sim_tokens *a,
+			    const struct sim_tokens *b);
+
 /* ---- prepared query and batches ------------------------------------------ */
 
 /** A string prepared for comparison against many others. Plain data in
