@@ -833,11 +833,10 @@ static size_t distinct_tokens(const char *s)
  * line cut short by an export) is close, or far when the shorter keeps
  * a single word ("95" of "95 grylls crescent"): no evidence either way.
  * Else different (neighbours share a street name, not the whole line).
- * s is their token-set similarity. */
-static enum score_level street_partial(const char *x, const char *y,
-				       double s)
+ * nx and ny are the lines' distinct tokens, s their token-set
+ * similarity. */
+static enum score_level street_partial(size_t nx, size_t ny, double s)
 {
-	size_t nx = distinct_tokens(x), ny = distinct_tokens(y);
 	size_t lo = nx < ny ? nx : ny;
 	size_t shared = (size_t)(s * (double)(nx + ny) / 2.0 + 0.5);
 	if (lo && shared >= lo)
@@ -930,9 +929,27 @@ static enum score_level street_house_numbers(const char *x, const char *y,
 	return l < SCORE_FAR ? SCORE_FAR : l;
 }
 
-/* Addresses: best postcode, city and street agreement over all pairs. */
-static void cmp_addrs(const struct store_rec *a, const struct store_rec *b,
-		      struct cmp *pc, struct cmp *city, struct cmp *street)
+/* The token-set similarity of street lines x and y; their distinct
+ * tokens into *nx and *ny. tx is x split beforehand, or NULL. */
+static double street_token_set(const struct sim_tokens *tx, const char *x,
+			       const char *y, size_t *nx, size_t *ny)
+{
+	struct sim_tokens ox, ty;
+	if (!tx) {
+		sim_tokens_create(&ox, x);
+		tx = &ox;
+	}
+	sim_tokens_create(&ty, y);
+	*nx = tx->n;
+	*ny = ty.n;
+	return sim_token_set_tokens(tx, &ty);
+}
+
+/* Addresses: best postcode, city and street agreement over all pairs.
+ * q is a prepared (its first street lines split), or NULL. */
+static void cmp_addrs(const struct score_query *q, const struct store_rec *a,
+		      const struct store_rec *b, struct cmp *pc,
+		      struct cmp *city, struct cmp *street)
 {
 	*pc = *city = *street = cmp_missing();
 	for (size_t i = 0; i < a->n_addrs; i++)
@@ -970,10 +987,15 @@ static void cmp_addrs(const struct store_rec *a, const struct store_rec *b,
 			}
 			if (*x->line && *y->line) {
 				/* equal lists have every token paired: 1 */
+				size_t nx = 0, ny = 0;
 				double s =
 				    !strcmp(x->line, y->line)
 					? 1.0
-					: sim_token_set(x->line, y->line);
+					: street_token_set(
+					      q && i < SCORE_QUERY_STREETS
+						  ? &q->street[i]
+						  : NULL,
+					      x->line, y->line, &nx, &ny);
 				struct cmp c = {SCORE_DIFFERENT, s, x->line,
 						y->line};
 				if (s >= 0.9)
@@ -981,8 +1003,7 @@ static void cmp_addrs(const struct store_rec *a, const struct store_rec *b,
 				else if (s >= 0.6)
 					c.level = SCORE_CLOSE;
 				else
-					c.level = street_partial(x->line,
-								 y->line, s);
+					c.level = street_partial(nx, ny, s);
 				if (c.level > SCORE_CLOSE)
 					c.level = street_spaceless(x->line,
 								   y->line,
@@ -1185,6 +1206,8 @@ void score_query_create(struct score_query *q, const struct score_model *m,
 	sim_query_create(&q->given, rec->given, strlen(rec->given));
 	sim_query_create(&q->family, rec->family, strlen(rec->family));
 	norm_nickname_prepare(nn, rec->given, &q->given_nick);
+	for (size_t i = 0; i < rec->n_addrs && i < SCORE_QUERY_STREETS; i++)
+		sim_tokens_create(&q->street[i], rec->addrs[i].line);
 	q->given_roman.n = (int)roman_skeleton(rec->given, q->given_roman.s);
 	q->family_roman.n = (int)roman_skeleton(rec->family, q->family_roman.s);
 	q->tf_given = score_tf_adjust(tf, m, SCORE_GIVEN, rec->given);
@@ -1270,7 +1293,7 @@ static double pair(const struct score_model *m, const struct norm_nicknames *nn,
 	struct cmp ph =
 	    cmp_lists(a->phones, a->n_phones, b->phones, b->n_phones, 'p', 0);
 	struct cmp pc, city, street;
-	cmp_addrs(a, b, &pc, &city, &street);
+	cmp_addrs(q, a, b, &pc, &city, &street);
 	double ws[5], adj[5];
 	struct cmp cs[5] = {em, ph, pc, city, street};
 	enum score_attr as[5] = {SCORE_EMAIL, SCORE_PHONE, SCORE_POSTCODE,

@@ -165,13 +165,18 @@ struct score_roman {
 	char s[SCORE_ROMAN_MAX + 1];
 };
 
+/** Street lines of a prepared record split beforehand (later ones are
+ *  split on every comparison). */
+#define SCORE_QUERY_STREETS 4
+
 /**
  * A record prepared as the left side of many comparisons: an identify
  * query, or an upserted record, against its candidates. What
  * score_pair_tf derives from the left record on every call is computed
  * once: the Jaro masks and romanisation skeletons of its names, its given
- * name's nickname lookup and its term-frequency adjustments.
- * Plain data in caller memory (about 5 KiB: one per request, not per
+ * name's nickname lookup, the tokens of its street lines and its
+ * term-frequency adjustments.
+ * Plain data in caller memory (about 11 KiB: one per request, not per
  * pair); nothing to destroy. It borrows rec, m, tf and nn, which must
  * outlive it and stay unchanged while it is used (the engine's lock).
  */
@@ -187,6 +192,9 @@ struct score_query {
 	/** score_tf_adjust of the city and postcode of rec->addrs[i], for
 	 *  the first RECONNU_MAX_LIST addresses */
 	double tf_city[RECONNU_MAX_LIST], tf_postcode[RECONNU_MAX_LIST];
+	/** the tokens of rec->addrs[i].line, for the first
+	 *  SCORE_QUERY_STREETS addresses */
+	struct sim_tokens street[SCORE_QUERY_STREETS];
 };
 
 /** Prepares q for rec under model m, tables tf and name variants nn
