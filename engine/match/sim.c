@@ -450,6 +450,22 @@ void sim_osa_batch(const struct sim_query *q, const char *const *b,
 
 /* ---- token sets ---------------------------------------------------------- */
 
+/** Bits set in a and b together. The portable build has no popcount
+ *  instruction, and the library call cost more than this. */
+static inline size_t sim__bits2(uint64_t a, uint64_t b)
+{
+	const uint64_t m1 = UINT64_C(0x5555555555555555),
+		       m2 = UINT64_C(0x3333333333333333),
+		       m4 = UINT64_C(0x0f0f0f0f0f0f0f0f);
+	a -= (a >> 1) & m1;
+	b -= (b >> 1) & m1;
+	a = (a & m2) + ((a >> 2) & m2);
+	b = (b & m2) + ((b >> 2) & m2);
+	a = (a + (a >> 4)) & m4;
+	b = (b + (b >> 4)) & m4;
+	return (size_t)(((a + b) * UINT64_C(0x0101010101010101)) >> 56);
+}
+
 void sim_tokens_create(struct sim_tokens *t, const char *s)
 {
 	size_t n = 0;
@@ -476,8 +492,7 @@ void sim_tokens_create(struct sim_tokens *t, const char *s)
 			unsigned c = (unsigned char)start[i] & 127;
 			tok->bytes[c >> 6] |= UINT64_C(1) << (c & 63);
 		}
-		tok->kinds = (size_t)(__builtin_popcountll(tok->bytes[0]) +
-				      __builtin_popcountll(tok->bytes[1]));
+		tok->kinds = sim__bits2(tok->bytes[0], tok->bytes[1]);
 	}
 	t->n = n;
 }
@@ -495,8 +510,8 @@ void sim_tokens_create(struct sim_tokens *t, const char *s)
  */
 static int sim__token_far(const struct sim_token *x, const struct sim_token *y)
 {
-	size_t shared = (size_t)(__builtin_popcountll(x->bytes[0] & y->bytes[0]) +
-				 __builtin_popcountll(x->bytes[1] & y->bytes[1]));
+	size_t shared =
+	    sim__bits2(x->bytes[0] & y->bytes[0], x->bytes[1] & y->bytes[1]);
 	size_t m = shared + sim__min(x->len - x->kinds, y->len - y->kinds);
 	m = sim__min(m, sim__min(x->len, y->len));
 	return sim__winkler(sim__jaro_score(m, 0, x->len, y->len),
