@@ -972,9 +972,13 @@ static void cmp_addrs(const struct score_query *q, const struct store_rec *a,
 					*pc = c;
 			}
 			if (*x->city && *y->city) {
-				struct cmp c = {SCORE_DIFFERENT, jw(x->city, y->city),
+				/* equal: Jaro-Winkler 1, exactly */
+				int same = !strcmp(x->city, y->city);
+				struct cmp c = {SCORE_DIFFERENT,
+						same ? 1.0
+						     : jw(x->city, y->city),
 						x->city, y->city};
-				if (!strcmp(x->city, y->city))
+				if (same)
 					c.level = SCORE_EXACT;
 				else if (c.sim >= 0.9 ||
 					 name_band(x->city, strlen(x->city),
