@@ -1258,10 +1258,23 @@ static double pair(const struct score_model *m, const struct norm_nicknames *nn,
 	    (g.level != SCORE_EXACT || f.level != SCORE_EXACT)) {
 		struct cmp sg =
 		    cmp_given(nn, qg, kg, rag, rbf, a->given, b->family);
-		struct cmp sf = cmp_family(qf, raf, rbg, a->family, b->given);
-		double swapped = m->weight[SCORE_GIVEN][sg.level] +
-				 m->weight[SCORE_FAMILY][sf.level] -
-				 m->swap_penalty;
+		/* the swapped order wins only above direct: when even the
+		 * best family level cannot lift it there, the swapped family
+		 * comparison is not run (the sum rounds monotonically) */
+		double best_f = 0;
+		for (int l = 0; l < SCORE_NLEVEL; l++)
+			if (m->weight[SCORE_FAMILY][l] > best_f)
+				best_f = m->weight[SCORE_FAMILY][l];
+		struct cmp sf = cmp_missing();
+		double swapped = -INFINITY,
+		       bound = m->weight[SCORE_GIVEN][sg.level] + best_f -
+			       m->swap_penalty;
+		if (bound > direct) {
+			sf = cmp_family(qf, raf, rbg, a->family, b->given);
+			swapped = m->weight[SCORE_GIVEN][sg.level] +
+				  m->weight[SCORE_FAMILY][sf.level] -
+				  m->swap_penalty;
+		}
 		if (swapped > direct) {
 			g = sg;
 			f = sf;
