@@ -929,20 +929,43 @@ static enum score_level street_house_numbers(const char *x, const char *y,
 	return l < SCORE_FAR ? SCORE_FAR : l;
 }
 
-/* The token-set similarity of street lines x and y; their distinct
- * tokens into *nx and *ny. tx is x split beforehand, or NULL. */
-static double street_token_set(const struct sim_tokens *tx, const char *x,
-			       const char *y, size_t *nx, size_t *ny)
+/* Whether street lines split as tx and ty are surely neither equal nor
+ * Jaro-Winkler >= 0.92 once their spaces are dropped (street_spaceless):
+ * bounded from their bytes, without building them. */
+static int spaceless_far(const struct sim_tokens *tx,
+			 const struct sim_tokens *ty)
 {
+	return tx->whole && ty->whole && tx->all.len && ty->all.len &&
+	       tx->all.len <= 64 && ty->all.len <= 64 &&
+	       sim_jw_bound_bytes(&tx->all, &ty->all, 4) < 0.92;
+}
+
+/* Street lines x and y (both non-empty); tx is x split beforehand, or
+ * NULL. */
+static struct cmp cmp_street(const struct sim_tokens *tx, const char *x,
+			     const char *y)
+{
+	/* equal lists have every token paired: 1 */
+	struct cmp c = {SCORE_EXACT, 1.0, x, y};
+	if (!strcmp(x, y))
+		return c;
 	struct sim_tokens ox, ty;
 	if (!tx) {
 		sim_tokens_create(&ox, x);
 		tx = &ox;
 	}
 	sim_tokens_create(&ty, y);
-	*nx = tx->n;
-	*ny = ty.n;
-	return sim_token_set_tokens(tx, &ty);
+	c.sim = sim_token_set_tokens(tx, &ty);
+	if (c.sim >= 0.9)
+		c.level = SCORE_EXACT;
+	else if (c.sim >= 0.6)
+		c.level = SCORE_CLOSE;
+	else
+		c.level = street_partial(tx->n, ty.n, c.sim);
+	if (c.level > SCORE_CLOSE && !spaceless_far(tx, &ty))
+		c.level = street_spaceless(x, y, c.level);
+	c.level = street_house_numbers(x, y, c.level);
+	return c;
 }
 
 /* Addresses: best postcode, city and street agreement over all pairs.
@@ -990,30 +1013,10 @@ static void cmp_addrs(const struct score_query *q, const struct store_rec *a,
 					*city = c;
 			}
 			if (*x->line && *y->line) {
-				/* equal lists have every token paired: 1 */
-				size_t nx = 0, ny = 0;
-				double s =
-				    !strcmp(x->line, y->line)
-					? 1.0
-					: street_token_set(
-					      q && i < SCORE_QUERY_STREETS
-						  ? &q->street[i]
-						  : NULL,
-					      x->line, y->line, &nx, &ny);
-				struct cmp c = {SCORE_DIFFERENT, s, x->line,
-						y->line};
-				if (s >= 0.9)
-					c.level = SCORE_EXACT;
-				else if (s >= 0.6)
-					c.level = SCORE_CLOSE;
-				else
-					c.level = street_partial(nx, ny, s);
-				if (c.level > SCORE_CLOSE)
-					c.level = street_spaceless(x->line,
-								   y->line,
-								   c.level);
-				c.level = street_house_numbers(x->line, y->line,
-							       c.level);
+				struct cmp c = cmp_street(
+				    q && i < SCORE_QUERY_STREETS ? &q->street[i]
+								 : NULL,
+				    x->line, y->line);
 				if (street->level == SCORE_MISSING ||
 				    c.level < street->level)
 					*street = c;

@@ -466,9 +466,21 @@ static inline size_t sim__bits2(uint64_t a, uint64_t b)
 	return (size_t)(((a + b) * UINT64_C(0x0101010101010101)) >> 56);
 }
 
+/** Adds the n bytes at s to b. */
+static void sim__bytes_add(struct sim_bytes *b, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned c = (unsigned char)s[i] & 127;
+		b->bits[c >> 6] |= UINT64_C(1) << (c & 63);
+	}
+	b->len += n;
+	b->kinds = sim__bits2(b->bits[0], b->bits[1]);
+}
+
 void sim_tokens_create(struct sim_tokens *t, const char *s)
 {
 	size_t n = 0;
+	t->all = (struct sim_bytes){{0, 0}, 0, 0};
 	while (*s != '\0' && n < SIM_TOKENS_MAX) {
 		while (*s == ' ')
 			s++;
@@ -478,44 +490,59 @@ void sim_tokens_create(struct sim_tokens *t, const char *s)
 		size_t len = (size_t)(s - start);
 		if (len == 0)
 			break;
+		t->all.len += len;
 		size_t k = 0;
-		while (k < n && (t->t[k].len != len ||
+		while (k < n && (t->t[k].b.len != len ||
 				 memcmp(t->t[k].s, start, len) != 0))
 			k++;
 		if (k < n)
 			continue;
 		struct sim_token *tok = &t->t[n++];
 		tok->s = start;
-		tok->len = len;
-		tok->bytes[0] = tok->bytes[1] = 0;
-		for (size_t i = 0; i < len; i++) {
-			unsigned c = (unsigned char)start[i] & 127;
-			tok->bytes[c >> 6] |= UINT64_C(1) << (c & 63);
-		}
-		tok->kinds = sim__bits2(tok->bytes[0], tok->bytes[1]);
+		tok->b = (struct sim_bytes){{0, 0}, 0, 0};
+		sim__bytes_add(&tok->b, start, len);
+		t->all.bits[0] |= tok->b.bits[0];
+		t->all.bits[1] |= tok->b.bits[1];
 	}
+	t->all.kinds = sim__bits2(t->all.bits[0], t->all.bits[1]);
+	while (*s == ' ')
+		s++;
 	t->n = n;
+	t->whole = *s == '\0';
 }
 
-/**
- * Whether tokens x and y (each at most 64 bytes) are surely below
- * Jaro-Winkler 0.9 from their bytes alone. Jaro matches pair equal bytes
- * one to one, so there are at most sum over bytes c of min(count in x,
- * count in y); grouping bytes by c & 127 only raises that sum, and within
- * a group shared by both the minimum is at most 1 plus the token's extra
- * bytes of the group: at most `shared + min(len - kinds)` in all. The
- * score with that many matches, none transposed, and the actual common
- * prefix bounds the exact one (each rounded operation is monotonic, as
- * for sim__jw_bound).
+void sim_bytes_of(struct sim_bytes *b, const char *s, size_t len)
+{
+	*b = (struct sim_bytes){{0, 0}, 0, 0};
+	sim__bytes_add(b, s, len);
+}
+
+/*
+ * Jaro matches pair equal bytes one to one, so there are at most the sum
+ * over bytes c of min(count in x, count in y); grouping bytes by c & 127
+ * only raises that sum, and within a group held by both the minimum is
+ * at most 1 plus the string's extra bytes of the group: at most
+ * `shared + min(len - kinds)` in all. The score with that many matches,
+ * none transposed, and a prefix of `prefix` bytes bounds the exact one
+ * (each rounded operation is monotonic, as for sim__jw_bound).
  */
-static int sim__token_far(const struct sim_token *x, const struct sim_token *y)
+double sim_jw_bound_bytes(const struct sim_bytes *x, const struct sim_bytes *y,
+			  size_t prefix)
 {
 	size_t shared =
-	    sim__bits2(x->bytes[0] & y->bytes[0], x->bytes[1] & y->bytes[1]);
+	    sim__bits2(x->bits[0] & y->bits[0], x->bits[1] & y->bits[1]);
 	size_t m = shared + sim__min(x->len - x->kinds, y->len - y->kinds);
 	m = sim__min(m, sim__min(x->len, y->len));
 	return sim__winkler(sim__jaro_score(m, 0, x->len, y->len),
-			    sim__prefix4(x->s, x->len, y->s, y->len)) < 0.9;
+			    sim__min(prefix, sim__min(m, 4)));
+}
+
+/** Whether tokens x and y (each at most 64 bytes) are surely below
+ *  Jaro-Winkler 0.9 from their bytes and their common prefix. */
+static int sim__token_far(const struct sim_token *x, const struct sim_token *y)
+{
+	size_t l = sim__prefix4(x->s, x->b.len, y->s, y->b.len);
+	return sim_jw_bound_bytes(&x->b, &y->b, l) < 0.9;
 }
 
 /** Kuhn's augmenting path from left vertex u over adjacency bit masks. */
@@ -553,7 +580,7 @@ double sim_token_set_tokens(const struct sim_tokens *a,
 		adj[i] = 0;
 		for (size_t j = 0; j < nb; j++) {
 			const struct sim_token *y = &b->t[j];
-			size_t la = x->len, lb = y->len;
+			size_t la = x->b.len, lb = y->b.len;
 			int same = la == lb && memcmp(x->s, y->s, la) == 0;
 			/* Jaro <= (2 + short/long) / 3 and JW <= 0.6 Jaro +
 			 * 0.4: up to 64 bytes, a token more than twice as

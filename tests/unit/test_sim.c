@@ -464,11 +464,50 @@ static void test_token_set(void)
 	struct sim_tokens ta, tb;
 	sim_tokens_create(&ta, "  12 high  street high ");
 	sim_tokens_create(&tb, "12 high st");
-	ok(ta.n == 3 && ta.t[2].len == 6 && !memcmp(ta.t[2].s, "street", 6),
+	ok(ta.n == 3 && ta.t[2].b.len == 6 && !memcmp(ta.t[2].s, "street", 6),
 	   "tokens: split on spaces, repeats once");
 	ok(sim_token_set_tokens(&ta, &tb) ==
 	       sim_token_set("  12 high  street high ", "12 high st"),
 	   "token_set of prepared lists: as from the strings");
+	ok(ta.whole && ta.all.len == 16 && tb.all.len == 8,
+	   "tokens: every byte but the spaces counted, repeats included");
+	struct sim_bytes sb;
+	sim_bytes_of(&sb, "12highstreethigh", 16);
+	ok(!memcmp(sb.bits, ta.all.bits, sizeof(sb.bits)) &&
+	       sb.kinds == ta.all.kinds,
+	   "tokens: the bytes of the line without its spaces");
+	sim_tokens_create(&ta, many);
+	ok(!ta.whole && ta.n == SIM_TOKENS_MAX, "tokens: cut at the limit");
+
+	/* the bound is never below the score, on near and far strings */
+	bad = 0;
+	for (int i = 0; i < 40000; i++) {
+		char x[70], y[70];
+		z = z * 6364136223846793005ULL + 1;
+		size_t lx = 1 + (z >> 33) % 64, ly = lx;
+		for (size_t k = 0; k < lx; k++) {
+			z = z * 6364136223846793005ULL + 1;
+			x[k] = alpha[(z >> 40) % (i & 1 ? 4 : n_alpha)];
+		}
+		memcpy(y, x, lx);
+		for (int e = (int)((z >> 20) % 8); e > 0; e--) {
+			z = z * 6364136223846793005ULL + 1;
+			size_t at = (z >> 30) % ly;
+			y[at] = alpha[(z >> 50) % n_alpha];
+			if ((z >> 12) % 4 == 0 && ly > 1)
+				ly--;
+		}
+		struct sim_bytes bx, by;
+		sim_bytes_of(&bx, x, lx);
+		sim_bytes_of(&by, y, ly);
+		double jw = sim_jaro_winkler_ref(x, lx, y, ly);
+		bad += sim_jw_bound_bytes(&bx, &by, 4) < jw ||
+		       sim_jw_bound_bytes(
+			   &bx, &by, lx && ly && x[0] != y[0] ? 0 : 4) < jw;
+	}
+	is_int(bad, 0, "sim_jw_bound_bytes bounds Jaro-Winkler");
+	sim_bytes_of(&sb, "hopkins", 7);
+	ok(sim_jw_bound_bytes(&sb, &sb, 4) == 1.0, "bound of equal strings: 1");
 }
 
 /* ---- fast paths against the scalar reference ------------------------- */
