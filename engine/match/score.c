@@ -882,6 +882,53 @@ static int spaceless_alike(const char *x, const char *y)
 	return lo >= 10 && sim_osa(a, na, b, nb, 1) <= 1;
 }
 
+/* Whether the 128-bit set d has at most one member. */
+static int at_most_one(const uint64_t d[2])
+{
+	return (!d[0] && !(d[1] & (d[1] - 1))) ||
+	       (!d[1] && !(d[0] & (d[0] - 1)));
+}
+
+/* Street line x split as t, once its house number h (the first token
+ * holding a digit) is dropped: the bytes left into bits (as struct
+ * sim_bytes counts them). @retval its distinct tokens, or -1 when t does
+ * not hold the whole line. */
+static int street_rest(const struct sim_tokens *t, const char *h,
+		       uint64_t bits[2])
+{
+	if (!t->whole)
+		return -1;
+	size_t k = 0;
+	while (k < t->n && t->t[k].s != h)
+		k++;
+	if (k == t->n)
+		return -1;
+	bits[0] = bits[1] = 0;
+	for (size_t i = 0; i < t->n; i++)
+		if (i != k || t->t[k].count > 1) {
+			bits[0] |= t->t[i].b.bits[0];
+			bits[1] |= t->t[i].b.bits[1];
+		}
+	return (int)t->n - (t->t[k].count == 1);
+}
+
+/* Whether spaceless_alike can hold for lines with la and lb bytes once
+ * their spaces are dropped and the byte sets a and b: the shorter the
+ * start of the longer needs its bytes all in the longer, one edit at
+ * most one byte apart either way. A necessary test only: no means
+ * not alike. */
+static int maybe_alike(const uint64_t a[2], size_t la, const uint64_t b[2],
+		       size_t lb)
+{
+	uint64_t ab[2] = {a[0] & ~b[0], a[1] & ~b[1]},
+		 ba[2] = {b[0] & ~a[0], b[1] & ~a[1]};
+	size_t lo = la < lb ? la : lb, gap = la < lb ? lb - la : la - lb;
+	int a_in_b = !ab[0] && !ab[1], b_in_a = !ba[0] && !ba[1];
+	if (lo >= 6 && ((la <= lb && a_in_b) || (lb <= la && b_in_a)))
+		return 1;
+	return lo >= 10 && gap <= 1 && at_most_one(ab) && at_most_one(ba);
+}
+
 /* Street lines with two house numbers that are one line once the numbers
  * are set aside ("406 balfourcrescent kersey h south" / "15 balfour
  * crescent kersey south", "3 hopkins street" / "147 hopkins street locn
@@ -892,11 +939,22 @@ static int spaceless_alike(const char *x, const char *y)
  * broadway" / "222 broadway") is all that neighbours share, and making
  * those far skewed estimated weights on the generated sets. x and y are
  * DIFFERENT with the house numbers hx (nx bytes) and hy (ny), which
- * differ. @retval FAR or DIFFERENT. */
+ * differ; tx and ty are x and y split, or NULL. @retval FAR or
+ * DIFFERENT. */
 static enum score_level street_other_door(const char *x, const char *hx,
 					  size_t nx, const char *y,
-					  const char *hy, size_t ny)
+					  const char *hy, size_t ny,
+					  const struct sim_tokens *tx,
+					  const struct sim_tokens *ty)
 {
+	/* most lines are told apart from their token lists alone */
+	uint64_t ra[2] = {0, 0}, rb[2] = {0, 0};
+	int ka = tx ? street_rest(tx, hx, ra) : -1,
+	    kb = ty ? street_rest(ty, hy, rb) : -1;
+	if (ka >= 0 && kb >= 0 &&
+	    (ka < 2 || kb < 2 ||
+	     !maybe_alike(ra, tx->all.len - nx, rb, ty->all.len - ny)))
+		return SCORE_DIFFERENT;
 	char a[128], b[128];
 	if (!drop_house_number(x, hx, nx, a, sizeof(a)) ||
 	    !drop_house_number(y, hy, ny, b, sizeof(b)))
@@ -914,8 +972,10 @@ static enum score_level street_other_door(const char *x, const char *hx,
  * (FEBRL does), and DIFFERENT would cancel postcode and city too. Lines
  * that disagree may still be the other door of one street
  * (street_other_door). Otherwise, or when a line has no number, l
- * stands. */
+ * stands. tx and ty are x and y split. */
 static enum score_level street_house_numbers(const char *x, const char *y,
+					     const struct sim_tokens *tx,
+					     const struct sim_tokens *ty,
 					     enum score_level l)
 {
 	const char *hx = NULL, *hy = NULL;
@@ -923,7 +983,7 @@ static enum score_level street_house_numbers(const char *x, const char *y,
 	if (!nx || !ny || (nx == ny && !memcmp(hx, hy, nx)))
 		return l;
 	if (l == SCORE_DIFFERENT)
-		return street_other_door(x, hx, nx, y, hy, ny);
+		return street_other_door(x, hx, nx, y, hy, ny, tx, ty);
 	if (sim_osa(hx, nx, hy, ny, 1) <= 1)
 		return l < SCORE_CLOSE ? SCORE_CLOSE : l;
 	return l < SCORE_FAR ? SCORE_FAR : l;
@@ -964,7 +1024,7 @@ static struct cmp cmp_street(const struct sim_tokens *tx, const char *x,
 		c.level = street_partial(tx->n, ty.n, c.sim);
 	if (c.level > SCORE_CLOSE && !spaceless_far(tx, &ty))
 		c.level = street_spaceless(x, y, c.level);
-	c.level = street_house_numbers(x, y, c.level);
+	c.level = street_house_numbers(x, y, tx, &ty, c.level);
 	return c;
 }
 

@@ -495,10 +495,13 @@ void sim_tokens_create(struct sim_tokens *t, const char *s)
 		while (k < n && (t->t[k].b.len != len ||
 				 memcmp(t->t[k].s, start, len) != 0))
 			k++;
-		if (k < n)
+		if (k < n) {
+			t->t[k].count++;
 			continue;
+		}
 		struct sim_token *tok = &t->t[n++];
 		tok->s = start;
+		tok->count = 1;
 		tok->b = (struct sim_bytes){{0, 0}, 0, 0};
 		sim__bytes_add(&tok->b, start, len);
 		t->all.bits[0] |= tok->b.bits[0];

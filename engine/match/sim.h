@@ -96,6 +96,7 @@ double sim_jw_bound_bytes(const struct sim_bytes *x, const struct sim_bytes *y,
 struct sim_token {
 	const char *s;	    /**< first byte, inside the caller's string */
 	struct sim_bytes b; /**< its bytes; b.len is its length, > 0 */
+	size_t count;	    /**< occurrences among the tokens read */
 };
 
 /** A token list split once, for a value compared with many (a query's
