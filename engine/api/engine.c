@@ -409,14 +409,31 @@ static int cmp_plist(const void *x, const void *y)
 	return (a->n > b->n) - (a->n < b->n);
 }
 
-/* The n candidates of set by ascending id into ids and hits (a radix
- * sort: ids are distinct 32-bit values, n up to CAND_SET). */
+/* The n candidates of set by ascending id into ids and hits: ids are
+ * distinct, so any sort gives one order. A few dozen (the usual count)
+ * take an insertion sort; more a radix sort on 32-bit values, n up to
+ * CAND_SET, whose four passes over 256 buckets cost more than a few
+ * dozen insertions. */
+enum { CAND_INSERTION_MAX = 64 };
 static void cand_sort_ids(const struct cand *set, size_t n, uint32_t *ids,
 			  uint32_t *hits)
 {
 	static _Thread_local uint32_t tid[CAND_SET], thits[CAND_SET];
 	if (!n)
 		return;
+	if (n <= CAND_INSERTION_MAX) {
+		for (size_t i = 0; i < n; i++) {
+			struct cand c = set[i];
+			size_t j = i;
+			for (; j > 0 && ids[j - 1] > c.id; j--) {
+				ids[j] = ids[j - 1];
+				hits[j] = hits[j - 1];
+			}
+			ids[j] = c.id;
+			hits[j] = c.hits;
+		}
+		return;
+	}
 	uint32_t *src = ids, *srch = hits, *dst = tid, *dsth = thits;
 	for (size_t i = 0; i < n; i++)
 		src[i] = set[i].id, srch[i] = set[i].hits;
