@@ -466,13 +466,20 @@ static inline size_t sim__bits2(uint64_t a, uint64_t b)
 	return (size_t)(((a + b) * UINT64_C(0x0101010101010101)) >> 56);
 }
 
-/** Adds the n bytes at s to b. */
+/** Adds the n bytes at s to b. The sets are built in registers: stored
+ *  through b, each byte would wait for the previous one's store (s may
+ *  alias b as far as the compiler knows). */
 static void sim__bytes_add(struct sim_bytes *b, const char *s, size_t n)
 {
+	uint64_t lo = b->bits[0], hi = b->bits[1];
 	for (size_t i = 0; i < n; i++) {
-		unsigned c = (unsigned char)s[i] & 127;
-		b->bits[c >> 6] |= UINT64_C(1) << (c & 63);
+		unsigned c = (unsigned char)s[i];
+		uint64_t bit = UINT64_C(1) << (c & 63);
+		lo |= c & 64 ? 0 : bit;
+		hi |= c & 64 ? bit : 0;
 	}
+	b->bits[0] = lo;
+	b->bits[1] = hi;
 	b->len += n;
 	b->kinds = sim__bits2(b->bits[0], b->bits[1]);
 }
