@@ -394,20 +394,39 @@ static int token_subset(const char *a, const char *b, double jws)
 	return sim_token_set(a, b) >= 0.99;
 }
 
+/* Whether d = sim_osa(a, la, b, lb, 2) surely exceeds what name_band
+ * reads of it (d <= 2 with the same initial from 5 bytes, else d <= 1):
+ * most names of a block share too few letters, and the bytes of a (xa,
+ * prepared; NULL: no test) and of b bound d from below. */
+static int osa_past(const char *a, size_t la, const char *b, size_t lb,
+		    const struct sim_bytes *xa)
+{
+	size_t longer = la > lb ? la : lb, shorter = la < lb ? la : lb;
+	if (!xa || xa->len != la || longer > SIM_LEN_MAX)
+		return 0;
+	struct sim_bytes xb;
+	sim_bytes_of(&xb, b, lb);
+	size_t need = shorter >= 5 && a[0] == b[0] ? 2 : 1;
+	return longer - sim_bytes_common(xa, &xb) > need;
+}
+
 /* Typo bands shared by given and family names: one edit (OSA, so a
  * transposition counts once) or Jaro-Winkler >= 0.92 is close; two edits
  * with the same initial (typos rarely hit the first letter: david/farid
  * are two names) or JW >= 0.88 is far; token subsets ("jean luc" /
- * "jean") are close. */
+ * "jean") are close. xa: a's bytes, prepared (see osa_past), or NULL. */
 static enum score_level name_band(const char *a, size_t la, const char *b,
-				  size_t lb, double jws)
+				  size_t lb, double jws,
+				  const struct sim_bytes *xa)
 {
 	if (jws >= 0.92)
 		return SCORE_CLOSE;
 	/* the edit distance d matters only up to 2 and only from 3 bytes;
 	 * it is at least the length gap, so a gap past 2 needs no kernel */
 	size_t shorter = la < lb ? la : lb, gap = la < lb ? lb - la : la - lb;
-	int d = shorter >= 3 && gap <= 2 ? sim_osa(a, la, b, lb, 2) : 3;
+	int d = shorter >= 3 && gap <= 2 && !osa_past(a, la, b, lb, xa)
+		    ? sim_osa(a, la, b, lb, 2)
+		    : 3;
 	if ((d <= 1 && shorter >= 3) || token_subset(a, b, jws))
 		return SCORE_CLOSE;
 	if (jws >= 0.88 || (d <= 2 && shorter >= 5 && a[0] == b[0]))
@@ -494,14 +513,14 @@ static int same_romanisation(const struct score_roman *ra, const char *a,
 }
 
 /* Given names: exact, nickname, close, initial, far, different. qa is a
- * prepared for Jaro-Winkler and ka looked up in nn, or both NULL; ra and
- * rb the skeletons of a and b (see same_romanisation), or NULL. */
-static struct cmp cmp_given(const struct norm_nicknames *nn,
-			    const struct sim_query *qa,
-			    const struct norm_nickname *ka,
-			    const struct score_roman *ra,
-			    struct score_roman *rb, const char *a,
-			    const char *b)
+ * prepared for Jaro-Winkler, ka looked up in nn and xa its bytes, or all
+ * NULL; ra and rb the skeletons of a and b (see same_romanisation), or
+ * NULL. */
+static struct cmp
+cmp_given(const struct norm_nicknames *nn, const struct sim_query *qa,
+	  const struct norm_nickname *ka, const struct sim_bytes *xa,
+	  const struct score_roman *ra, struct score_roman *rb, const char *a,
+	  const char *b)
 {
 	struct cmp c = {SCORE_MISSING, -1, a, b};
 	if (!*a || !*b)
@@ -524,11 +543,14 @@ static struct cmp cmp_given(const struct norm_nicknames *nn,
 	}
 	c.level = same_romanisation(ra, a, rb, b)
 		      ? SCORE_CLOSE
-		      : name_band(a, la, b, lb, c.sim);
+		      : name_band(a, la, b, lb, c.sim, xa);
 	return c;
 }
 
+/* Family names: exact, close, far, different; the arguments as for
+ * cmp_given. */
 static struct cmp cmp_family(const struct sim_query *qa,
+			     const struct sim_bytes *xa,
 			     const struct score_roman *ra,
 			     struct score_roman *rb, const char *a,
 			     const char *b)
@@ -544,7 +566,7 @@ static struct cmp cmp_family(const struct sim_query *qa,
 	c.sim = jw_q(qa, a, b);
 	c.level = same_romanisation(ra, a, rb, b)
 		      ? SCORE_CLOSE
-		      : name_band(a, strlen(a), b, strlen(b), c.sim);
+		      : name_band(a, strlen(a), b, strlen(b), c.sim, xa);
 	return c;
 }
 
@@ -1066,7 +1088,7 @@ static void cmp_addrs(const struct score_query *q, const struct store_rec *a,
 				else if (c.sim >= 0.9 ||
 					 name_band(x->city, strlen(x->city),
 						   y->city, strlen(y->city),
-						   c.sim) == SCORE_CLOSE)
+						   c.sim, NULL) == SCORE_CLOSE)
 					c.level = SCORE_CLOSE;
 				if (city->level == SCORE_MISSING ||
 				    c.level < city->level)
@@ -1273,6 +1295,8 @@ void score_query_create(struct score_query *q, const struct score_model *m,
 	sim_query_create(&q->given, rec->given, strlen(rec->given));
 	sim_query_create(&q->family, rec->family, strlen(rec->family));
 	norm_nickname_prepare(nn, rec->given, &q->given_nick);
+	sim_bytes_of(&q->given_bytes, rec->given, strlen(rec->given));
+	sim_bytes_of(&q->family_bytes, rec->family, strlen(rec->family));
 	for (size_t i = 0; i < rec->n_addrs && i < SCORE_QUERY_STREETS; i++)
 		sim_tokens_create(&q->street[i], rec->addrs[i].line);
 	q->given_roman.n = (int)roman_skeleton(rec->given, q->given_roman.s);
@@ -1297,6 +1321,8 @@ static double pair(const struct score_model *m, const struct norm_nicknames *nn,
 	const struct sim_query *qg = q ? &q->given : NULL,
 			       *qf = q ? &q->family : NULL;
 	const struct norm_nickname *kg = q ? &q->given_nick : NULL;
+	const struct sim_bytes *xg = q ? &q->given_bytes : NULL,
+			       *xf = q ? &q->family_bytes : NULL;
 	double w = m->prior;
 	if (ex) {
 		ex->n = 0;
@@ -1313,14 +1339,14 @@ static double pair(const struct score_model *m, const struct norm_nicknames *nn,
 	struct score_roman rbg_, rbf_;
 	rbg_.n = rbf_.n = -1;
 	struct score_roman *rbg = q ? &rbg_ : NULL, *rbf = q ? &rbf_ : NULL;
-	struct cmp g = cmp_given(nn, qg, kg, rag, rbg, a->given, b->given);
-	struct cmp f = cmp_family(qf, raf, rbf, a->family, b->family);
+	struct cmp g = cmp_given(nn, qg, kg, xg, rag, rbg, a->given, b->given);
+	struct cmp f = cmp_family(qf, xf, raf, rbf, a->family, b->family);
 	double direct =
 	    m->weight[SCORE_GIVEN][g.level] + m->weight[SCORE_FAMILY][f.level];
 	if (*a->given && *a->family && *b->given && *b->family &&
 	    (g.level != SCORE_EXACT || f.level != SCORE_EXACT)) {
 		struct cmp sg =
-		    cmp_given(nn, qg, kg, rag, rbf, a->given, b->family);
+		    cmp_given(nn, qg, kg, xg, rag, rbf, a->given, b->family);
 		/* the swapped order wins only above direct: when even the
 		 * best family level cannot lift it there, the swapped family
 		 * comparison is not run (the sum rounds monotonically) */
@@ -1333,7 +1359,7 @@ static double pair(const struct score_model *m, const struct norm_nicknames *nn,
 		       bound = m->weight[SCORE_GIVEN][sg.level] + best_f -
 			       m->swap_penalty;
 		if (bound > direct) {
-			sf = cmp_family(qf, raf, rbg, a->family, b->given);
+			sf = cmp_family(qf, xf, raf, rbg, a->family, b->given);
 			swapped = m->weight[SCORE_GIVEN][sg.level] +
 				  m->weight[SCORE_FAMILY][sf.level] -
 				  m->swap_penalty;

@@ -173,8 +173,8 @@ struct score_roman {
  * A record prepared as the left side of many comparisons: an identify
  * query, or an upserted record, against its candidates. What
  * score_pair_tf derives from the left record on every call is computed
- * once: the Jaro masks and romanisation skeletons of its names, its given
- * name's nickname lookup, the tokens of its street lines and its
+ * once: the Jaro masks, bytes and romanisation skeletons of its names, its
+ * given name's nickname lookup, the tokens of its street lines and its
  * term-frequency adjustments.
  * Plain data in caller memory (about 11 KiB: one per request, not per
  * pair); nothing to destroy. It borrows rec, m, tf and nn, which must
@@ -187,6 +187,7 @@ struct score_query {
 	const struct norm_nicknames *nn; /**< name variants; NULL: none */
 	struct sim_query given, family; /**< rec->given, rec->family */
 	struct norm_nickname given_nick; /**< rec->given looked up in nn */
+	struct sim_bytes given_bytes, family_bytes;   /**< their bytes */
 	struct score_roman given_roman, family_roman; /**< their skeletons */
 	double tf_given, tf_family;	/**< score_tf_adjust of the names */
 	/** score_tf_adjust of the city and postcode of rec->addrs[i], for

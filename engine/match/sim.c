@@ -536,10 +536,7 @@ void sim_bytes_of(struct sim_bytes *b, const char *s, size_t len)
  * none transposed, and a prefix of `prefix` bytes bounds the exact one
  * (each rounded operation is monotonic, as for sim__jw_bound).
  */
-/** Most Jaro matches strings with the bytes x and y can have (see
- *  sim_jw_bound_bytes). */
-static inline size_t sim__bytes_matches(const struct sim_bytes *x,
-					const struct sim_bytes *y)
+size_t sim_bytes_common(const struct sim_bytes *x, const struct sim_bytes *y)
 {
 	size_t shared =
 	    sim__bits2(x->bits[0] & y->bits[0], x->bits[1] & y->bits[1]);
@@ -550,7 +547,7 @@ static inline size_t sim__bytes_matches(const struct sim_bytes *x,
 double sim_jw_bound_bytes(const struct sim_bytes *x, const struct sim_bytes *y,
 			  size_t prefix)
 {
-	size_t m = sim__bytes_matches(x, y);
+	size_t m = sim_bytes_common(x, y);
 	return sim__winkler(sim__jaro_score(m, 0, x->len, y->len),
 			    sim__min(prefix, sim__min(m, 4)));
 }
@@ -566,8 +563,7 @@ double sim_jw_bound_bytes(const struct sim_bytes *x, const struct sim_bytes *y,
  */
 static int sim__token_far(const struct sim_token *x, const struct sim_token *y)
 {
-	size_t la = x->b.len, lb = y->b.len,
-	       m = sim__bytes_matches(&x->b, &y->b);
+	size_t la = x->b.len, lb = y->b.len, m = sim_bytes_common(&x->b, &y->b);
 	if (2 * m * (la + lb) < 3 * la * lb)
 		return 1;
 	size_t l = sim__prefix4(x->s, la, y->s, lb);

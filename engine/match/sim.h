@@ -86,6 +86,13 @@ struct sim_bytes {
 /** The len bytes of s into b. */
 void sim_bytes_of(struct sim_bytes *b, const char *s, size_t len);
 
+/** Most bytes of a string with the bytes x that pair one to one with
+ *  equal bytes of a string with the bytes y: at least as many as their
+ *  Jaro matches; max(x->len, y->len) minus it is at most their
+ *  Levenshtein and OSA distances (an edit changes the pairs by one at
+ *  most). */
+size_t sim_bytes_common(const struct sim_bytes *x, const struct sim_bytes *y);
+
 /** An upper bound of sim_jaro_winkler(a, la, b, lb) for any strings a
  *  and b of 1 to 64 bytes whose bytes are x and y and whose common prefix
  *  is at most `prefix` bytes (4 when not known); 1 for equal strings. */
