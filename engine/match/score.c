@@ -463,7 +463,8 @@ static int same_but_spaces(const char *a, const char *b)
  */
 enum { ROMAN_MAX = SCORE_ROMAN_MAX };
 
-static size_t roman_skeleton(const char *s, char *out)
+static size_t roman_skeleton(const char *s, char *out,
+			     const struct score_roman *want)
 {
 	size_t n = 0;
 	for (; *s; s++) {
@@ -486,41 +487,46 @@ static size_t roman_skeleton(const char *s, char *out)
 		if (c == 'u' && n && out[n - 1] == 'w')
 			n--; /* "woo" -> "wu" -> "u" */
 		out[n++] = c;
+		/* only the last letter can still go: the others are final */
+		if (want && n >= 2 &&
+		    (n - 2 >= (size_t)want->n || out[n - 2] != want->s[n - 2]))
+			return 0;
 	}
 	out[n] = 0;
 	return n;
 }
 
-/* r holds s's skeleton once this returns (computed the first time). */
-static const struct score_roman *roman_of(struct score_roman *r, const char *s)
+/* Whether s's skeleton is want (a skeleton made beforehand, n >= 0):
+ * stops at the first letter that differs, where most names do. */
+static int roman_is(const struct score_roman *want, const char *s)
 {
-	if (r->n < 0)
-		r->n = (int)roman_skeleton(s, r->s);
-	return r;
+	char out[ROMAN_MAX + 1];
+	if (want->n <= 0)
+		return 0;
+	size_t n = roman_skeleton(s, out, want);
+	return n == (size_t)want->n && !memcmp(out, want->s, n);
 }
 
-/* ra: a's skeleton made beforehand (a prepared query), or NULL; rb: b's,
- * made on first use and kept for the pair's other comparisons, or NULL.
- * Either NULL is computed on the spot. */
+/* ra: a's skeleton made beforehand (a prepared query), or NULL to make
+ * both on the spot. */
 static int same_romanisation(const struct score_roman *ra, const char *a,
-			     struct score_roman *rb, const char *b)
+			     const char *b)
 {
+	if (ra)
+		return roman_is(ra, b);
 	struct score_roman x, y;
-	x.n = y.n = -1;
-	const struct score_roman *sa = ra ? ra : roman_of(&x, a),
-				 *sb = roman_of(rb ? rb : &y, b);
-	return sa->n && sa->n == sb->n && !memcmp(sa->s, sb->s, (size_t)sa->n);
+	x.n = (int)roman_skeleton(a, x.s, NULL);
+	y.n = (int)roman_skeleton(b, y.s, NULL);
+	return x.n && x.n == y.n && !memcmp(x.s, y.s, (size_t)x.n);
 }
 
 /* Given names: exact, nickname, close, initial, far, different. qa is a
- * prepared for Jaro-Winkler, ka looked up in nn and xa its bytes, or all
- * NULL; ra and rb the skeletons of a and b (see same_romanisation), or
- * NULL. */
+ * prepared for Jaro-Winkler, ka looked up in nn, xa its bytes and ra its
+ * skeleton (see same_romanisation), or all NULL. */
 static struct cmp
 cmp_given(const struct norm_nicknames *nn, const struct sim_query *qa,
 	  const struct norm_nickname *ka, const struct sim_bytes *xa,
-	  const struct score_roman *ra, struct score_roman *rb, const char *a,
-	  const char *b)
+	  const struct score_roman *ra, const char *a, const char *b)
 {
 	struct cmp c = {SCORE_MISSING, -1, a, b};
 	if (!*a || !*b)
@@ -541,7 +547,7 @@ cmp_given(const struct norm_nicknames *nn, const struct sim_query *qa,
 		c.level = SCORE_INITIAL;
 		return c;
 	}
-	c.level = same_romanisation(ra, a, rb, b)
+	c.level = same_romanisation(ra, a, b)
 		      ? SCORE_CLOSE
 		      : name_band(a, la, b, lb, c.sim, xa);
 	return c;
@@ -551,8 +557,7 @@ cmp_given(const struct norm_nicknames *nn, const struct sim_query *qa,
  * cmp_given. */
 static struct cmp cmp_family(const struct sim_query *qa,
 			     const struct sim_bytes *xa,
-			     const struct score_roman *ra,
-			     struct score_roman *rb, const char *a,
+			     const struct score_roman *ra, const char *a,
 			     const char *b)
 {
 	struct cmp c = {SCORE_MISSING, -1, a, b};
@@ -564,7 +569,7 @@ static struct cmp cmp_family(const struct sim_query *qa,
 		return c;
 	}
 	c.sim = jw_q(qa, a, b);
-	c.level = same_romanisation(ra, a, rb, b)
+	c.level = same_romanisation(ra, a, b)
 		      ? SCORE_CLOSE
 		      : name_band(a, strlen(a), b, strlen(b), c.sim, xa);
 	return c;
@@ -1299,8 +1304,10 @@ void score_query_create(struct score_query *q, const struct score_model *m,
 	sim_bytes_of(&q->family_bytes, rec->family, strlen(rec->family));
 	for (size_t i = 0; i < rec->n_addrs && i < SCORE_QUERY_STREETS; i++)
 		sim_tokens_create(&q->street[i], rec->addrs[i].line);
-	q->given_roman.n = (int)roman_skeleton(rec->given, q->given_roman.s);
-	q->family_roman.n = (int)roman_skeleton(rec->family, q->family_roman.s);
+	q->given_roman.n =
+	    (int)roman_skeleton(rec->given, q->given_roman.s, NULL);
+	q->family_roman.n =
+	    (int)roman_skeleton(rec->family, q->family_roman.s, NULL);
 	q->tf_given = score_tf_adjust(tf, m, SCORE_GIVEN, rec->given);
 	q->tf_family = score_tf_adjust(tf, m, SCORE_FAMILY, rec->family);
 	for (size_t i = 0; i < rec->n_addrs && i < RECONNU_MAX_LIST; i++) {
@@ -1331,22 +1338,17 @@ static double pair(const struct score_model *m, const struct norm_nicknames *nn,
 	}
 
 	/* names, direct and swapped order. Prepared, a's skeletons come
-	 * with q and each of b's, meeting both of a's names, is made once
-	 * for the pair; unprepared (the reference), all are made on the
-	 * spot. */
+	 * with q; unprepared (the reference), all are made on the spot. */
 	const struct score_roman *rag = q ? &q->given_roman : NULL,
 				 *raf = q ? &q->family_roman : NULL;
-	struct score_roman rbg_, rbf_;
-	rbg_.n = rbf_.n = -1;
-	struct score_roman *rbg = q ? &rbg_ : NULL, *rbf = q ? &rbf_ : NULL;
-	struct cmp g = cmp_given(nn, qg, kg, xg, rag, rbg, a->given, b->given);
-	struct cmp f = cmp_family(qf, xf, raf, rbf, a->family, b->family);
+	struct cmp g = cmp_given(nn, qg, kg, xg, rag, a->given, b->given);
+	struct cmp f = cmp_family(qf, xf, raf, a->family, b->family);
 	double direct =
 	    m->weight[SCORE_GIVEN][g.level] + m->weight[SCORE_FAMILY][f.level];
 	if (*a->given && *a->family && *b->given && *b->family &&
 	    (g.level != SCORE_EXACT || f.level != SCORE_EXACT)) {
 		struct cmp sg =
-		    cmp_given(nn, qg, kg, xg, rag, rbf, a->given, b->family);
+		    cmp_given(nn, qg, kg, xg, rag, a->given, b->family);
 		/* the swapped order wins only above direct: when even the
 		 * best family level cannot lift it there, the swapped family
 		 * comparison is not run (the sum rounds monotonically) */
@@ -1359,7 +1361,7 @@ static double pair(const struct score_model *m, const struct norm_nicknames *nn,
 		       bound = m->weight[SCORE_GIVEN][sg.level] + best_f -
 			       m->swap_penalty;
 		if (bound > direct) {
-			sf = cmp_family(qf, xf, raf, rbg, a->family, b->given);
+			sf = cmp_family(qf, xf, raf, a->family, b->given);
 			swapped = m->weight[SCORE_GIVEN][sg.level] +
 				  m->weight[SCORE_FAMILY][sf.level] -
 				  m->swap_penalty;

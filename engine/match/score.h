@@ -159,7 +159,7 @@ double score_pair_tf(const struct score_model *m,
  *  have none. */
 #define SCORE_ROMAN_MAX 64
 /** A name's romanisation skeleton: n bytes in s, NUL-terminated; n = 0
- *  when it has none, n < 0 while not yet computed. */
+ *  when it has none. */
 struct score_roman {
 	int n;
 	char s[SCORE_ROMAN_MAX + 1];
