@@ -534,9 +534,11 @@ void sim_bytes_of(struct sim_bytes *b, const char *s, size_t len)
  * at most 1 plus the string's extra bytes of the group: at most
  * `shared + min(len - kinds)` in all. The score with that many matches,
  * none transposed, and a prefix of `prefix` bytes bounds the exact one
- * (each rounded operation is monotonic, as for sim__jw_bound).
+ * (each rounded operation is monotonic, as for sim__jw_bound). Inline
+ * for the token pair loop; sim_bytes_common is its public name.
  */
-size_t sim_bytes_common(const struct sim_bytes *x, const struct sim_bytes *y)
+static inline size_t sim__bytes_common(const struct sim_bytes *x,
+				       const struct sim_bytes *y)
 {
 	size_t shared =
 	    sim__bits2(x->bits[0] & y->bits[0], x->bits[1] & y->bits[1]);
@@ -544,10 +546,15 @@ size_t sim_bytes_common(const struct sim_bytes *x, const struct sim_bytes *y)
 	return sim__min(m, sim__min(x->len, y->len));
 }
 
+size_t sim_bytes_common(const struct sim_bytes *x, const struct sim_bytes *y)
+{
+	return sim__bytes_common(x, y);
+}
+
 double sim_jw_bound_bytes(const struct sim_bytes *x, const struct sim_bytes *y,
 			  size_t prefix)
 {
-	size_t m = sim_bytes_common(x, y);
+	size_t m = sim__bytes_common(x, y);
 	return sim__winkler(sim__jaro_score(m, 0, x->len, y->len),
 			    sim__min(prefix, sim__min(m, 4)));
 }
@@ -563,7 +570,8 @@ double sim_jw_bound_bytes(const struct sim_bytes *x, const struct sim_bytes *y,
  */
 static int sim__token_far(const struct sim_token *x, const struct sim_token *y)
 {
-	size_t la = x->b.len, lb = y->b.len, m = sim_bytes_common(&x->b, &y->b);
+	size_t la = x->b.len, lb = y->b.len,
+	       m = sim__bytes_common(&x->b, &y->b);
 	if (2 * m * (la + lb) < 3 * la * lb)
 		return 1;
 	size_t l = sim__prefix4(x->s, la, y->s, lb);
