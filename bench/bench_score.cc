@@ -173,10 +173,10 @@ void BM_record_vs_32_prepared(benchmark::State &state)
 	fixture &f = fx();
 	for (auto _ : state) {
 		struct score_query q;
-		score_query_create(&q, &f.model, nullptr, f.q);
+		score_query_create(&q, &f.model, nullptr, f.nn, f.q);
 		double best = -1e9;
 		for (const struct store_rec *c : f.cand) {
-			double w = score_pair_prepared(&q, f.nn, c, nullptr);
+			double w = score_pair_prepared(&q, c, nullptr);
 			best = w > best ? w : best;
 		}
 		benchmark::DoNotOptimize(best);

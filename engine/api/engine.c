@@ -409,14 +409,31 @@ static int cmp_plist(const void *x, const void *y)
 	return (a->n > b->n) - (a->n < b->n);
 }
 
-/* The n candidates of set by ascending id into ids and hits (a radix
- * sort: ids are distinct 32-bit values, n up to CAND_SET). */
+/* The n candidates of set by ascending id into ids and hits: ids are
+ * distinct, so any sort gives one order. A few dozen (the usual count)
+ * take an insertion sort; more a radix sort on 32-bit values, n up to
+ * CAND_SET, whose four passes over 256 buckets cost more than a few
+ * dozen insertions. */
+enum { CAND_INSERTION_MAX = 64 };
 static void cand_sort_ids(const struct cand *set, size_t n, uint32_t *ids,
 			  uint32_t *hits)
 {
 	static _Thread_local uint32_t tid[CAND_SET], thits[CAND_SET];
 	if (!n)
 		return;
+	if (n <= CAND_INSERTION_MAX) {
+		for (size_t i = 0; i < n; i++) {
+			struct cand c = set[i];
+			size_t j = i;
+			for (; j > 0 && ids[j - 1] > c.id; j--) {
+				ids[j] = ids[j - 1];
+				hits[j] = hits[j - 1];
+			}
+			ids[j] = c.id;
+			hits[j] = c.hits;
+		}
+		return;
+	}
 	uint32_t *src = ids, *srch = hits, *dst = tid, *dsth = thits;
 	for (size_t i = 0; i < n; i++)
 		src[i] = set[i].id, srch[i] = set[i].hits;
@@ -765,12 +782,12 @@ static int link_rec(reconnu *e, const struct store_rec *rec,
 	for (size_t i = 0; i < nc && i < CAND_AHEAD; i++)
 		cand_prefetch_values(recs[i]);
 	struct score_query q;
-	score_query_create(&q, &e->model, e->tf, rec);
+	score_query_create(&q, &e->model, e->tf, e->nicknames, rec);
 	for (size_t i = 0; i < nc; i++) {
 		const struct store_rec *o = recs[i];
 		if (i + CAND_AHEAD < nc)
 			cand_prefetch_values(recs[i + CAND_AHEAD]);
-		double w = score_pair_prepared(&q, e->nicknames, o, NULL);
+		double w = score_pair_prepared(&q, o, NULL);
 		if (w > best)
 			best = w;
 		if (w >= e->possible_w)
@@ -2191,7 +2208,7 @@ static int explain_fill(struct arena *a, const reconnu *e,
 {
 	struct score_explain ex;
 	double w =
-	    qx ? score_pair_prepared(qx, e->nicknames, y, &ex)
+	    qx ? score_pair_prepared(qx, y, &ex)
 	       : score_pair_tf(&e->model, e->nicknames, e->tf, x, y, &ex);
 	out->prior_weight = e->model.prior;
 	out->total_weight = w;
@@ -2278,12 +2295,19 @@ int reconnu_identify(reconnu *e, const reconnu_record *in,
 	const struct store_rec *recs[1024];
 	const struct graph_entity *ents[1024];
 	cand_recs(e, cand, nc, recs);
-	for (size_t i = 0; i < nc; i++) /* the misses overlap */
+	/* the misses overlap: on the entity pointers here, on the entities
+	 * (read when ranking and answering) in the background */
+	for (size_t i = 0; i < nc; i++)
 		ents[i] = graph_entity_of(e->graph, cand[i]);
+	for (size_t i = 0; i < nc; i++)
+		if (ents[i])
+			__builtin_prefetch(ents[i]);
+	/* prepared while the records' heads load, which the first value
+	 * prefetches read */
+	struct score_query sq;
+	score_query_create(&sq, &e->model, e->tf, e->nicknames, q);
 	for (size_t i = 0; i < nc && i < CAND_AHEAD; i++)
 		cand_prefetch_values(recs[i]);
-	struct score_query sq;
-	score_query_create(&sq, &e->model, e->tf, q);
 	for (size_t i = 0; i < nc; i++) {
 		const struct store_rec *o = recs[i];
 		if (i + CAND_AHEAD < nc)
@@ -2291,7 +2315,7 @@ int reconnu_identify(reconnu *e, const reconnu_record *in,
 		const struct graph_entity *ent = ents[i];
 		if (!o || !ent)
 			continue;
-		double w = score_pair_prepared(&sq, e->nicknames, o, NULL);
+		double w = score_pair_prepared(&sq, o, NULL);
 		size_t k = 0;
 		while (k < ne && es[k].ent != ent)
 			k++;
@@ -2449,10 +2473,10 @@ int reconnu_explain_entity(reconnu *e, const reconnu_record *a, uint64_t id,
 	const struct store_rec *best = NULL;
 	double bw = -INFINITY;
 	struct score_query qx;
-	score_query_create(&qx, &e->model, e->tf, x);
+	score_query_create(&qx, &e->model, e->tf, e->nicknames, x);
 	for (uint32_t i = 0; i < ent->n_members; i++) {
 		const struct store_rec *o = store_get(e->store, ent->members[i]);
-		double w = score_pair_prepared(&qx, e->nicknames, o, NULL);
+		double w = score_pair_prepared(&qx, o, NULL);
 		if (w > bw)
 			bw = w, best = o;
 	}

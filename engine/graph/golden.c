@@ -9,6 +9,9 @@ struct mem {
 	const struct store_rec *r;
 	size_t src_rank;
 	reconnu_record raw; /**< store_rec_raw: the values as given */
+	/** r's source and source_id copied once into the arena, shared by
+	 *  the golden record's member list and every value r provides */
+	const char *source, *source_id;
 };
 
 static size_t source_rank(const struct golden_policy *pol, const char *src)
@@ -37,12 +40,12 @@ static int by_id(const void *x, const void *y)
 }
 
 static int set_value(struct arena *a, reconnu_value *v, const char *value,
-		     const struct store_rec *r)
+		     const struct mem *m)
 {
 	v->value = arena_strdup(a, value);
-	v->source = arena_strdup(a, r->raw.source);
-	v->source_id = arena_strdup(a, r->raw.source_id);
-	v->updated_at = r->updated_at;
+	v->source = m->source;
+	v->source_id = m->source_id;
+	v->updated_at = m->r->updated_at;
 	v->count = 1;
 	return v->value && v->source && v->source_id ? 0 : RECONNU_ENOMEM;
 }
@@ -75,7 +78,7 @@ static int single(struct arena *a, const struct mem *ms, size_t n, field_fn f,
 		if (v && !strcmp(v, f(best)))
 			count++;
 	}
-	int rc = set_value(a, out, f(best), best->r);
+	int rc = set_value(a, out, f(best), best);
 	out->count = count;
 	return rc;
 }
@@ -90,7 +93,7 @@ struct multi {
 /* Adds one occurrence of key; *fresh (may be NULL) tells whether it is a
  * new distinct value (then the last entry). */
 static int multi_add(struct arena *a, struct multi *m, const char *key,
-		     const char *shown, const struct store_rec *r, int *fresh)
+		     const char *shown, const struct mem *r, int *fresh)
 {
 	if (fresh)
 		*fresh = 0;
@@ -168,8 +171,12 @@ int golden_build(const struct store *st, const struct graph_entity *e,
 	if (!g->members)
 		return RECONNU_ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		g->members[i].source = arena_strdup(a, ms[i].r->raw.source);
-		g->members[i].source_id = arena_strdup(a, ms[i].r->raw.source_id);
+		ms[i].source = arena_strdup(a, ms[i].r->raw.source);
+		ms[i].source_id = arena_strdup(a, ms[i].r->raw.source_id);
+		if (!ms[i].source || !ms[i].source_id)
+			return RECONNU_ENOMEM;
+		g->members[i].source = ms[i].source;
+		g->members[i].source_id = ms[i].source_id;
 	}
 	g->n_members = n;
 	g->aliases = arena_alloc(a, (e->n_aliases + 1) * sizeof(uint64_t));
@@ -196,14 +203,16 @@ int golden_build(const struct store *st, const struct graph_entity *e,
 			if (norm_email(raw, key, sizeof(key)) <= 0)
 				continue;
 			const char *kd = arena_strdup(a, key);
-			if (!kd || multi_add(a, &em, kd, raw, r, NULL))
+			if (!kd || multi_add(a, &em, kd, raw, &ms[i], NULL))
 				return RECONNU_ENOMEM;
 		}
 		for (size_t j = 0; j < r->n_phones; j++)
-			if (multi_add(a, &ph, r->phones[j], r->phones[j], r, NULL))
+			if (multi_add(a, &ph, r->phones[j], r->phones[j],
+				      &ms[i], NULL))
 				return RECONNU_ENOMEM;
 		for (size_t j = 0; j < r->n_ids; j++)
-			if (multi_add(a, &ids, r->ids[j], r->ids[j], r, NULL))
+			if (multi_add(a, &ids, r->ids[j], r->ids[j], &ms[i],
+				      NULL))
 				return RECONNU_ENOMEM;
 		for (size_t j = 0; j < r->n_addrs; j++) {
 			const struct store_addr *x = &r->addrs[j];
@@ -211,7 +220,7 @@ int golden_build(const struct store *st, const struct graph_entity *e,
 			if (!key)
 				return RECONNU_ENOMEM;
 			int fresh;
-			if (multi_add(a, &ad, key, "", r, &fresh))
+			if (multi_add(a, &ad, key, "", &ms[i], &fresh))
 				return RECONNU_ENOMEM;
 			/* value carries the raw address of the first (most
 			 * recent) record giving this distinct address */
@@ -259,7 +268,6 @@ int golden_build(const struct store *st, const struct graph_entity *e,
 		/* ms is most recent first: on equal `at`, the record upserted
 		 * last wins because it is seen first and kept. */
 		for (size_t i = 0; i < n; i++) {
-			const struct store_rec *r = ms[i].r;
 			for (size_t j = 0; j < ms[i].raw.n_consents; j++) {
 				const reconnu_consent *c = &ms[i].raw.consents[j];
 				size_t x = 0;
@@ -273,8 +281,8 @@ int golden_build(const struct store *st, const struct graph_entity *e,
 				d->channel = c->channel;
 				d->granted = c->granted;
 				d->at = c->at;
-				d->source = r->raw.source;
-				d->source_id = r->raw.source_id;
+				d->source = ms[i].source;
+				d->source_id = ms[i].source_id;
 				if (x == g->n_consents)
 					g->n_consents++;
 			}
@@ -282,8 +290,8 @@ int golden_build(const struct store *st, const struct graph_entity *e,
 		for (size_t x = 0; x < g->n_consents; x++) {
 			reconnu_golden_consent *d = &g->consents[x];
 			d->channel = arena_strdup(a, d->channel);
-			d->source = arena_strdup(a, d->source);
-			d->source_id = arena_strdup(a, d->source_id);
+			if (!d->channel)
+				return RECONNU_ENOMEM;
 		}
 	}
 
@@ -298,7 +306,6 @@ int golden_build(const struct store *st, const struct graph_entity *e,
 		if (!g->attributes || !g->attribute_provenance)
 			return RECONNU_ENOMEM;
 		for (size_t i = 0; i < n; i++) {
-			const struct store_rec *r = ms[i].r;
 			for (size_t j = 0; j < ms[i].raw.n_attributes; j++) {
 				const reconnu_attr *at = &ms[i].raw.attributes[j];
 				size_t x = 0;
@@ -311,7 +318,7 @@ int golden_build(const struct store *st, const struct graph_entity *e,
 				g->attributes[x].value =
 					arena_strdup(a, at->value);
 				if (set_value(a, &g->attribute_provenance[x],
-					      at->value, r))
+					      at->value, &ms[i]))
 					return RECONNU_ENOMEM;
 				g->n_attributes++;
 			}

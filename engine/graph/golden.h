@@ -28,7 +28,9 @@ struct golden_policy {
 
 /**
  * Fills *out for entity e; every pointer in *out is allocated in arena a
- * (the caller frees the arena). @retval 0 or RECONNU_ENOMEM.
+ * (the caller frees the arena). A member's source and source_id strings
+ * are shared by every value it provides: read-only, like the rest.
+ * @retval 0 or RECONNU_ENOMEM.
  */
 int golden_build(const struct store *st, const struct graph_entity *e,
 		 const struct golden_policy *pol, struct arena *a,

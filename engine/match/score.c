@@ -395,20 +395,39 @@ static int token_subset(const char *a, const char *b, double jws)
 	return sim_token_set(a, b) >= 0.99;
 }
 
+/* Whether d = sim_osa(a, la, b, lb, 2) surely exceeds what name_band
+ * reads of it (d <= 2 with the same initial from 5 bytes, else d <= 1):
+ * most names of a block share too few letters, and the bytes of a (xa,
+ * prepared; NULL: no test) and of b bound d from below. */
+static int osa_past(const char *a, size_t la, const char *b, size_t lb,
+		    const struct sim_bytes *xa)
+{
+	size_t longer = la > lb ? la : lb, shorter = la < lb ? la : lb;
+	if (!xa || xa->len != la || longer > SIM_LEN_MAX)
+		return 0;
+	struct sim_bytes xb;
+	sim_bytes_of(&xb, b, lb);
+	size_t need = shorter >= 5 && a[0] == b[0] ? 2 : 1;
+	return longer - sim_bytes_common(xa, &xb) > need;
+}
+
 /* Typo bands shared by given and family names: one edit (OSA, so a
  * transposition counts once) or Jaro-Winkler >= 0.92 is close; two edits
  * with the same initial (typos rarely hit the first letter: david/farid
  * are two names) or JW >= 0.88 is far; token subsets ("jean luc" /
- * "jean") are close. */
+ * "jean") are close. xa: a's bytes, prepared (see osa_past), or NULL. */
 static enum score_level name_band(const char *a, size_t la, const char *b,
-				  size_t lb, double jws)
+				  size_t lb, double jws,
+				  const struct sim_bytes *xa)
 {
 	if (jws >= 0.92)
 		return SCORE_CLOSE;
 	/* the edit distance d matters only up to 2 and only from 3 bytes;
 	 * it is at least the length gap, so a gap past 2 needs no kernel */
 	size_t shorter = la < lb ? la : lb, gap = la < lb ? lb - la : la - lb;
-	int d = shorter >= 3 && gap <= 2 ? sim_osa(a, la, b, lb, 2) : 3;
+	int d = shorter >= 3 && gap <= 2 && !osa_past(a, la, b, lb, xa)
+		    ? sim_osa(a, la, b, lb, 2)
+		    : 3;
 	if ((d <= 1 && shorter >= 3) || token_subset(a, b, jws))
 		return SCORE_CLOSE;
 	if (jws >= 0.88 || (d <= 2 && shorter >= 5 && a[0] == b[0]))
@@ -448,7 +467,8 @@ static int same_but_spaces(const char *a, const char *b)
  */
 enum { ROMAN_MAX = SCORE_ROMAN_MAX };
 
-static size_t roman_skeleton(const char *s, char *out)
+static size_t roman_skeleton(const char *s, char *out,
+			     const struct score_roman *want)
 {
 	size_t n = 0;
 	for (; *s; s++) {
@@ -482,40 +502,46 @@ static size_t roman_skeleton(const char *s, char *out)
 		if (c == 'e' && n == 1 && out[0] == 'i')
 			n--; /* "yelena" / "elena", "yevgeny" / "evgeny" */
 		out[n++] = c;
+		/* only the last letter can still go: the others are final */
+		if (want && n >= 2 &&
+		    (n - 2 >= (size_t)want->n || out[n - 2] != want->s[n - 2]))
+			return 0;
 	}
 	out[n] = 0;
 	return n;
 }
 
-/* r holds s's skeleton once this returns (computed the first time). */
-static const struct score_roman *roman_of(struct score_roman *r, const char *s)
+/* Whether s's skeleton is want (a skeleton made beforehand, n >= 0):
+ * stops at the first letter that differs, where most names do. */
+static int roman_is(const struct score_roman *want, const char *s)
 {
-	if (r->n < 0)
-		r->n = (int)roman_skeleton(s, r->s);
-	return r;
+	char out[ROMAN_MAX + 1];
+	if (want->n <= 0)
+		return 0;
+	size_t n = roman_skeleton(s, out, want);
+	return n == (size_t)want->n && !memcmp(out, want->s, n);
 }
 
-/* ra: a's skeleton made beforehand (a prepared query), or NULL; rb: b's,
- * made on first use and kept for the pair's other comparisons, or NULL.
- * Either NULL is computed on the spot. */
+/* ra: a's skeleton made beforehand (a prepared query), or NULL to make
+ * both on the spot. */
 static int same_romanisation(const struct score_roman *ra, const char *a,
-			     struct score_roman *rb, const char *b)
+			     const char *b)
 {
+	if (ra)
+		return roman_is(ra, b);
 	struct score_roman x, y;
-	x.n = y.n = -1;
-	const struct score_roman *sa = ra ? ra : roman_of(&x, a),
-				 *sb = roman_of(rb ? rb : &y, b);
-	return sa->n && sa->n == sb->n && !memcmp(sa->s, sb->s, (size_t)sa->n);
+	x.n = (int)roman_skeleton(a, x.s, NULL);
+	y.n = (int)roman_skeleton(b, y.s, NULL);
+	return x.n && x.n == y.n && !memcmp(x.s, y.s, (size_t)x.n);
 }
 
 /* Given names: exact, nickname, close, initial, far, different. qa is a
- * prepared for Jaro-Winkler, or NULL; ra and rb the skeletons of a and b
- * (see same_romanisation), or NULL. */
-static struct cmp cmp_given(const struct norm_nicknames *nn,
-			    const struct sim_query *qa,
-			    const struct score_roman *ra,
-			    struct score_roman *rb, const char *a,
-			    const char *b)
+ * prepared for Jaro-Winkler, ka looked up in nn, xa its bytes and ra its
+ * skeleton (see same_romanisation), or all NULL. */
+static struct cmp
+cmp_given(const struct norm_nicknames *nn, const struct sim_query *qa,
+	  const struct norm_nickname *ka, const struct sim_bytes *xa,
+	  const struct score_roman *ra, const char *a, const char *b)
 {
 	struct cmp c = {SCORE_MISSING, -1, a, b, 0};
 	if (!*a || !*b)
@@ -526,12 +552,13 @@ static struct cmp cmp_given(const struct norm_nicknames *nn,
 		return c;
 	}
 	c.sim = jw_q(qa, a, b);
-	if (same_romanisation(ra, a, rb, b)) {
+	if (same_romanisation(ra, a, b)) {
 		c.level = SCORE_EXACT;
 		c.variant = 1;
 		return c;
 	}
-	if (nn && norm_nicknames_related(nn, a, b)) {
+	if (nn && (ka ? norm_nicknames_related_to(nn, ka, b)
+		      : norm_nicknames_related(nn, a, b))) {
 		c.level = SCORE_NICKNAME;
 		return c;
 	}
@@ -540,13 +567,15 @@ static struct cmp cmp_given(const struct norm_nicknames *nn,
 		c.level = SCORE_INITIAL;
 		return c;
 	}
-	c.level = name_band(a, la, b, lb, c.sim);
+	c.level = name_band(a, la, b, lb, c.sim, xa);
 	return c;
 }
 
+/* Family names: exact, close, far, different; the arguments as for
+ * cmp_given. */
 static struct cmp cmp_family(const struct sim_query *qa,
-			     const struct score_roman *ra,
-			     struct score_roman *rb, const char *a,
+			     const struct sim_bytes *xa,
+			     const struct score_roman *ra, const char *a,
 			     const char *b)
 {
 	struct cmp c = {SCORE_MISSING, -1, a, b, 0};
@@ -558,12 +587,12 @@ static struct cmp cmp_family(const struct sim_query *qa,
 		return c;
 	}
 	c.sim = jw_q(qa, a, b);
-	if (same_romanisation(ra, a, rb, b)) {
+	if (same_romanisation(ra, a, b)) {
 		c.level = SCORE_EXACT;
 		c.variant = 1;
 		return c;
 	}
-	c.level = name_band(a, strlen(a), b, strlen(b), c.sim);
+	c.level = name_band(a, strlen(a), b, strlen(b), c.sim, xa);
 	return c;
 }
 
@@ -911,11 +940,10 @@ static size_t distinct_tokens(const char *s)
  * line cut short by an export) is close, or far when the shorter keeps
  * a single word ("95" of "95 grylls crescent"): no evidence either way.
  * Else different (neighbours share a street name, not the whole line).
- * s is their token-set similarity. */
-static enum score_level street_partial(const char *x, const char *y,
-				       double s)
+ * nx and ny are the lines' distinct tokens, s their token-set
+ * similarity. */
+static enum score_level street_partial(size_t nx, size_t ny, double s)
 {
-	size_t nx = distinct_tokens(x), ny = distinct_tokens(y);
 	size_t lo = nx < ny ? nx : ny;
 	size_t shared = (size_t)(s * (double)(nx + ny) / 2.0 + 0.5);
 	if (lo && shared >= lo)
@@ -961,6 +989,53 @@ static int spaceless_alike(const char *x, const char *y)
 	return lo >= 10 && sim_osa(a, na, b, nb, 1) <= 1;
 }
 
+/* Whether the 128-bit set d has at most one member. */
+static int at_most_one(const uint64_t d[2])
+{
+	return (!d[0] && !(d[1] & (d[1] - 1))) ||
+	       (!d[1] && !(d[0] & (d[0] - 1)));
+}
+
+/* Street line x split as t, once its house number h (the first token
+ * holding a digit) is dropped: the bytes left into bits (as struct
+ * sim_bytes counts them). @retval its distinct tokens, or -1 when t does
+ * not hold the whole line. */
+static int street_rest(const struct sim_tokens *t, const char *h,
+		       uint64_t bits[2])
+{
+	if (!t->whole)
+		return -1;
+	size_t k = 0;
+	while (k < t->n && t->t[k].s != h)
+		k++;
+	if (k == t->n)
+		return -1;
+	bits[0] = bits[1] = 0;
+	for (size_t i = 0; i < t->n; i++)
+		if (i != k || t->t[k].count > 1) {
+			bits[0] |= t->t[i].b.bits[0];
+			bits[1] |= t->t[i].b.bits[1];
+		}
+	return (int)t->n - (t->t[k].count == 1);
+}
+
+/* Whether spaceless_alike can hold for lines with la and lb bytes once
+ * their spaces are dropped and the byte sets a and b: the shorter the
+ * start of the longer needs its bytes all in the longer, one edit at
+ * most one byte apart either way. A necessary test only: no means
+ * not alike. */
+static int maybe_alike(const uint64_t a[2], size_t la, const uint64_t b[2],
+		       size_t lb)
+{
+	uint64_t ab[2] = {a[0] & ~b[0], a[1] & ~b[1]},
+		 ba[2] = {b[0] & ~a[0], b[1] & ~a[1]};
+	size_t lo = la < lb ? la : lb, gap = la < lb ? lb - la : la - lb;
+	int a_in_b = !ab[0] && !ab[1], b_in_a = !ba[0] && !ba[1];
+	if (lo >= 6 && ((la <= lb && a_in_b) || (lb <= la && b_in_a)))
+		return 1;
+	return lo >= 10 && gap <= 1 && at_most_one(ab) && at_most_one(ba);
+}
+
 /* Street lines with two house numbers that are one line once the numbers
  * are set aside ("406 balfourcrescent kersey h south" / "15 balfour
  * crescent kersey south", "3 hopkins street" / "147 hopkins street locn
@@ -971,11 +1046,22 @@ static int spaceless_alike(const char *x, const char *y)
  * broadway" / "222 broadway") is all that neighbours share, and making
  * those far skewed estimated weights on the generated sets. x and y are
  * DIFFERENT with the house numbers hx (nx bytes) and hy (ny), which
- * differ. @retval FAR or DIFFERENT. */
+ * differ; tx and ty are x and y split, or NULL. @retval FAR or
+ * DIFFERENT. */
 static enum score_level street_other_door(const char *x, const char *hx,
 					  size_t nx, const char *y,
-					  const char *hy, size_t ny)
+					  const char *hy, size_t ny,
+					  const struct sim_tokens *tx,
+					  const struct sim_tokens *ty)
 {
+	/* most lines are told apart from their token lists alone */
+	uint64_t ra[2] = {0, 0}, rb[2] = {0, 0};
+	int ka = tx ? street_rest(tx, hx, ra) : -1,
+	    kb = ty ? street_rest(ty, hy, rb) : -1;
+	if (ka >= 0 && kb >= 0 &&
+	    (ka < 2 || kb < 2 ||
+	     !maybe_alike(ra, tx->all.len - nx, rb, ty->all.len - ny)))
+		return SCORE_DIFFERENT;
 	char a[128], b[128];
 	if (!drop_house_number(x, hx, nx, a, sizeof(a)) ||
 	    !drop_house_number(y, hy, ny, b, sizeof(b)))
@@ -1004,8 +1090,10 @@ static int same_flat(const char *x, const char *y)
  * (FEBRL does), and DIFFERENT would cancel postcode and city too. Lines
  * that disagree may still be the other door of one street
  * (street_other_door). Otherwise, or when a line has no number, l
- * stands. */
+ * stands. tx and ty are x and y split. */
 static enum score_level street_house_numbers(const char *x, const char *y,
+					     const struct sim_tokens *tx,
+					     const struct sim_tokens *ty,
 					     enum score_level l)
 {
 	const char *hx = NULL, *hy = NULL;
@@ -1013,15 +1101,56 @@ static enum score_level street_house_numbers(const char *x, const char *y,
 	if (!nx || !ny || (nx == ny && !memcmp(hx, hy, nx)))
 		return l;
 	if (l == SCORE_DIFFERENT)
-		return street_other_door(x, hx, nx, y, hy, ny);
+		return street_other_door(x, hx, nx, y, hy, ny, tx, ty);
 	if (sim_osa(hx, nx, hy, ny, 1) <= 1 && same_flat(hx + nx, hy + ny))
 		return l < SCORE_CLOSE ? SCORE_CLOSE : l;
 	return l < SCORE_FAR ? SCORE_FAR : l;
 }
 
-/* Addresses: best postcode, city and street agreement over all pairs. */
-static void cmp_addrs(const struct store_rec *a, const struct store_rec *b,
-		      struct cmp *pc, struct cmp *city, struct cmp *street)
+/* Whether street lines split as tx and ty are surely neither equal nor
+ * Jaro-Winkler >= 0.92 once their spaces are dropped (street_spaceless):
+ * bounded from their bytes, without building them. */
+static int spaceless_far(const struct sim_tokens *tx,
+			 const struct sim_tokens *ty)
+{
+	return tx->whole && ty->whole && tx->all.len && ty->all.len &&
+	       tx->all.len <= 64 && ty->all.len <= 64 &&
+	       sim_jw_bound_bytes(&tx->all, &ty->all, 4) < 0.92;
+}
+
+/* Street lines x and y (both non-empty); tx is x split beforehand, or
+ * NULL. */
+static struct cmp cmp_street(const struct sim_tokens *tx, const char *x,
+			     const char *y)
+{
+	/* equal lists have every token paired: 1 */
+	struct cmp c = {SCORE_EXACT, 1.0, x, y, 0};
+	if (!strcmp(x, y))
+		return c;
+	struct sim_tokens ox, ty;
+	if (!tx) {
+		sim_tokens_create(&ox, x);
+		tx = &ox;
+	}
+	sim_tokens_create(&ty, y);
+	c.sim = sim_token_set_tokens(tx, &ty);
+	if (c.sim >= 0.9)
+		c.level = SCORE_EXACT;
+	else if (c.sim >= 0.6)
+		c.level = SCORE_CLOSE;
+	else
+		c.level = street_partial(tx->n, ty.n, c.sim);
+	if (c.level > SCORE_CLOSE && !spaceless_far(tx, &ty))
+		c.level = street_spaceless(x, y, c.level);
+	c.level = street_house_numbers(x, y, tx, &ty, c.level);
+	return c;
+}
+
+/* Addresses: best postcode, city and street agreement over all pairs.
+ * q is a prepared (its first street lines split), or NULL. */
+static void cmp_addrs(const struct score_query *q, const struct store_rec *a,
+		      const struct store_rec *b, struct cmp *pc,
+		      struct cmp *city, struct cmp *street)
 {
 	*pc = *city = *street = cmp_missing();
 	for (size_t i = 0; i < a->n_addrs; i++)
@@ -1044,40 +1173,28 @@ static void cmp_addrs(const struct store_rec *a, const struct store_rec *b,
 					*pc = c;
 			}
 			if (*x->city && *y->city) {
-				struct cmp c = {SCORE_DIFFERENT, jw(x->city, y->city),
+				/* equal: Jaro-Winkler 1, exactly */
+				int same = !strcmp(x->city, y->city);
+				struct cmp c = {SCORE_DIFFERENT,
+						same ? 1.0
+						     : jw(x->city, y->city),
 						x->city, y->city, 0};
-				if (!strcmp(x->city, y->city))
+				if (same)
 					c.level = SCORE_EXACT;
 				else if (c.sim >= 0.9 ||
 					 name_band(x->city, strlen(x->city),
 						   y->city, strlen(y->city),
-						   c.sim) == SCORE_CLOSE)
+						   c.sim, NULL) == SCORE_CLOSE)
 					c.level = SCORE_CLOSE;
 				if (city->level == SCORE_MISSING ||
 				    c.level < city->level)
 					*city = c;
 			}
 			if (*x->line && *y->line) {
-				/* equal lists have every token paired: 1 */
-				double s =
-				    !strcmp(x->line, y->line)
-					? 1.0
-					: sim_token_set(x->line, y->line);
-				struct cmp c = {SCORE_DIFFERENT, s, x->line,
-						y->line, 0};
-				if (s >= 0.9)
-					c.level = SCORE_EXACT;
-				else if (s >= 0.6)
-					c.level = SCORE_CLOSE;
-				else
-					c.level = street_partial(x->line,
-								 y->line, s);
-				if (c.level > SCORE_CLOSE)
-					c.level = street_spaceless(x->line,
-								   y->line,
-								   c.level);
-				c.level = street_house_numbers(x->line, y->line,
-							       c.level);
+				struct cmp c = cmp_street(
+				    q && i < SCORE_QUERY_STREETS ? &q->street[i]
+								 : NULL,
+				    x->line, y->line);
 				if (street->level == SCORE_MISSING ||
 				    c.level < street->level)
 					*street = c;
@@ -1151,15 +1268,15 @@ unsigned score_given_cmp(const struct norm_nicknames *nn,
 {
 	if (!*a->given || !*b->given)
 		return 0;
-	struct cmp g = cmp_given(nn, NULL, NULL, NULL, a->given, b->given);
+	struct cmp g = cmp_given(nn, NULL, NULL, NULL, NULL, a->given, b->given);
 	if (g.level != SCORE_DIFFERENT)
 		return SCORE_NEVER_GIVEN_AGREE;
 	/* written the other way round: b's given name is a's family name */
 	if ((*b->family &&
-	     cmp_given(nn, NULL, NULL, NULL, a->given, b->family).level !=
+	     cmp_given(nn, NULL, NULL, NULL, NULL, a->given, b->family).level !=
 		 SCORE_DIFFERENT) ||
 	    (*a->family &&
-	     cmp_given(nn, NULL, NULL, NULL, a->family, b->given).level !=
+	     cmp_given(nn, NULL, NULL, NULL, NULL, a->family, b->given).level !=
 		 SCORE_DIFFERENT))
 		return SCORE_NEVER_GIVEN_AGREE;
 	return SCORE_NEVER_GIVEN_CONFLICT;
@@ -1293,15 +1410,25 @@ double score_pair(const struct score_model *m, const struct norm_nicknames *nn,
 }
 
 void score_query_create(struct score_query *q, const struct score_model *m,
-			const struct score_tf *tf, const struct store_rec *rec)
+			const struct score_tf *tf,
+			const struct norm_nicknames *nn,
+			const struct store_rec *rec)
 {
 	q->rec = rec;
 	q->m = m;
 	q->tf = tf;
+	q->nn = nn;
 	sim_query_create(&q->given, rec->given, strlen(rec->given));
 	sim_query_create(&q->family, rec->family, strlen(rec->family));
-	q->given_roman.n = (int)roman_skeleton(rec->given, q->given_roman.s);
-	q->family_roman.n = (int)roman_skeleton(rec->family, q->family_roman.s);
+	norm_nickname_prepare(nn, rec->given, &q->given_nick);
+	sim_bytes_of(&q->given_bytes, rec->given, strlen(rec->given));
+	sim_bytes_of(&q->family_bytes, rec->family, strlen(rec->family));
+	for (size_t i = 0; i < rec->n_addrs && i < SCORE_QUERY_STREETS; i++)
+		sim_tokens_create(&q->street[i], rec->addrs[i].line);
+	q->given_roman.n =
+	    (int)roman_skeleton(rec->given, q->given_roman.s, NULL);
+	q->family_roman.n =
+	    (int)roman_skeleton(rec->family, q->family_roman.s, NULL);
 	q->tf_given = score_tf_adjust(tf, m, SCORE_GIVEN, rec->given);
 	q->tf_family = score_tf_adjust(tf, m, SCORE_FAMILY, rec->family);
 	for (size_t i = 0; i < rec->n_addrs && i < RECONNU_MAX_LIST; i++) {
@@ -1321,6 +1448,9 @@ static double pair(const struct score_model *m, const struct norm_nicknames *nn,
 {
 	const struct sim_query *qg = q ? &q->given : NULL,
 			       *qf = q ? &q->family : NULL;
+	const struct norm_nickname *kg = q ? &q->given_nick : NULL;
+	const struct sim_bytes *xg = q ? &q->given_bytes : NULL,
+			       *xf = q ? &q->family_bytes : NULL;
 	double w = m->prior;
 	if (ex) {
 		ex->n = 0;
@@ -1329,26 +1459,34 @@ static double pair(const struct score_model *m, const struct norm_nicknames *nn,
 	}
 
 	/* names, direct and swapped order. Prepared, a's skeletons come
-	 * with q and each of b's, meeting both of a's names, is made once
-	 * for the pair; unprepared (the reference), all are made on the
-	 * spot. */
+	 * with q; unprepared (the reference), all are made on the spot. */
 	const struct score_roman *rag = q ? &q->given_roman : NULL,
 				 *raf = q ? &q->family_roman : NULL;
-	struct score_roman rbg_, rbf_;
-	rbg_.n = rbf_.n = -1;
-	struct score_roman *rbg = q ? &rbg_ : NULL, *rbf = q ? &rbf_ : NULL;
-	struct cmp g = cmp_given(nn, qg, rag, rbg, a->given, b->given);
-	struct cmp f = cmp_family(qf, raf, rbf, a->family, b->family);
+	struct cmp g = cmp_given(nn, qg, kg, xg, rag, a->given, b->given);
+	struct cmp f = cmp_family(qf, xf, raf, a->family, b->family);
 	double direct =
 	    m->weight[SCORE_GIVEN][g.level] + m->weight[SCORE_FAMILY][f.level];
 	if (*a->given && *a->family && *b->given && *b->family &&
 	    (g.level != SCORE_EXACT || f.level != SCORE_EXACT)) {
 		struct cmp sg =
-		    cmp_given(nn, qg, rag, rbf, a->given, b->family);
-		struct cmp sf = cmp_family(qf, raf, rbg, a->family, b->given);
-		double swapped = m->weight[SCORE_GIVEN][sg.level] +
-				 m->weight[SCORE_FAMILY][sf.level] -
-				 m->swap_penalty;
+		    cmp_given(nn, qg, kg, xg, rag, a->given, b->family);
+		/* the swapped order wins only above direct: when even the
+		 * best family level cannot lift it there, the swapped family
+		 * comparison is not run (the sum rounds monotonically) */
+		double best_f = 0;
+		for (int l = 0; l < SCORE_NLEVEL; l++)
+			if (m->weight[SCORE_FAMILY][l] > best_f)
+				best_f = m->weight[SCORE_FAMILY][l];
+		struct cmp sf = cmp_missing();
+		double swapped = -INFINITY,
+		       bound = m->weight[SCORE_GIVEN][sg.level] + best_f -
+			       m->swap_penalty;
+		if (bound > direct) {
+			sf = cmp_family(qf, xf, raf, a->family, b->given);
+			swapped = m->weight[SCORE_GIVEN][sg.level] +
+				  m->weight[SCORE_FAMILY][sf.level] -
+				  m->swap_penalty;
+		}
 		if (swapped > direct) {
 			g = sg;
 			f = sf;
@@ -1389,7 +1527,7 @@ static double pair(const struct score_model *m, const struct norm_nicknames *nn,
 	struct cmp ph =
 	    cmp_lists(a->phones, a->n_phones, b->phones, b->n_phones, 'p', 0);
 	struct cmp pc, city, street;
-	cmp_addrs(a, b, &pc, &city, &street);
+	cmp_addrs(q, a, b, &pc, &city, &street);
 	double ws[5], adj[5];
 	struct cmp cs[5] = {em, ph, pc, city, street};
 	enum score_attr as[5] = {SCORE_EMAIL, SCORE_PHONE, SCORE_POSTCODE,
@@ -1427,8 +1565,7 @@ double score_pair_tf(const struct score_model *m,
 }
 
 double score_pair_prepared(const struct score_query *q,
-			   const struct norm_nicknames *nn,
 			   const struct store_rec *b, struct score_explain *ex)
 {
-	return pair(q->m, nn, q->tf, q, q->rec, b, ex);
+	return pair(q->m, q->nn, q->tf, q, q->rec, b, ex);
 }

@@ -159,42 +159,56 @@ double score_pair_tf(const struct score_model *m,
  *  have none. */
 #define SCORE_ROMAN_MAX 64
 /** A name's romanisation skeleton: n bytes in s, NUL-terminated; n = 0
- *  when it has none, n < 0 while not yet computed. */
+ *  when it has none. */
 struct score_roman {
 	int n;
 	char s[SCORE_ROMAN_MAX + 1];
 };
 
+/** Street lines of a prepared record split beforehand (later ones are
+ *  split on every comparison). */
+#define SCORE_QUERY_STREETS 4
+
 /**
  * A record prepared as the left side of many comparisons: an identify
  * query, or an upserted record, against its candidates. What
  * score_pair_tf derives from the left record on every call is computed
- * once: the Jaro masks and romanisation skeletons of its names and its
+ * once: the Jaro masks, bytes and romanisation skeletons of its names, its
+ * given name's nickname lookup, the tokens of its street lines and its
  * term-frequency adjustments.
- * Plain data in caller memory (about 5 KiB: one per request, not per
- * pair); nothing to destroy. It borrows rec, m and tf, which must
+ * Plain data in caller memory (about 11 KiB: one per request, not per
+ * pair); nothing to destroy. It borrows rec, m, tf and nn, which must
  * outlive it and stay unchanged while it is used (the engine's lock).
  */
 struct score_query {
 	const struct store_rec *rec;	/**< the left record */
 	const struct score_model *m;	/**< the model of the adjustments */
 	const struct score_tf *tf;	/**< their tables; NULL: none */
+	const struct norm_nicknames *nn; /**< name variants; NULL: none */
 	struct sim_query given, family; /**< rec->given, rec->family */
+	struct norm_nickname given_nick; /**< rec->given looked up in nn */
+	struct sim_bytes given_bytes, family_bytes;   /**< their bytes */
 	struct score_roman given_roman, family_roman; /**< their skeletons */
 	double tf_given, tf_family;	/**< score_tf_adjust of the names */
 	/** score_tf_adjust of the city and postcode of rec->addrs[i], for
 	 *  the first RECONNU_MAX_LIST addresses */
 	double tf_city[RECONNU_MAX_LIST], tf_postcode[RECONNU_MAX_LIST];
+	/** the tokens of rec->addrs[i].line, for the first
+	 *  SCORE_QUERY_STREETS addresses */
+	struct sim_tokens street[SCORE_QUERY_STREETS];
 };
 
-/** Prepares q for rec under model m and tables tf (may be NULL). */
+/** Prepares q for rec under model m, tables tf and name variants nn
+ *  (either may be NULL). */
 void score_query_create(struct score_query *q, const struct score_model *m,
-			const struct score_tf *tf, const struct store_rec *rec);
+			const struct score_tf *tf,
+			const struct norm_nicknames *nn,
+			const struct store_rec *rec);
 
-/** score_pair_tf(q->m, nn, q->tf, q->rec, b, ex), bit for bit (weights,
- *  levels, explanation), without redoing q's share of the work. */
+/** score_pair_tf(q->m, q->nn, q->tf, q->rec, b, ex), bit for bit
+ *  (weights, levels, explanation), without redoing q's share of the
+ *  work. */
 double score_pair_prepared(const struct score_query *q,
-			   const struct norm_nicknames *nn,
 			   const struct store_rec *b, struct score_explain *ex);
 
 /**

@@ -450,17 +450,44 @@ void sim_osa_batch(const struct sim_query *q, const char *const *b,
 
 /* ---- token sets ---------------------------------------------------------- */
 
-/** One token of a sim_token_set list: a borrowed slice of the input. */
-struct sim_token {
-	const char *s; /**< first byte, inside the caller's string */
-	size_t len;    /**< length in bytes, > 0 */
-};
+/** Bits set in a and b together. The portable build has no popcount
+ *  instruction, and the library call cost more than this. */
+static inline size_t sim__bits2(uint64_t a, uint64_t b)
+{
+	const uint64_t m1 = UINT64_C(0x5555555555555555),
+		       m2 = UINT64_C(0x3333333333333333),
+		       m4 = UINT64_C(0x0f0f0f0f0f0f0f0f);
+	a -= (a >> 1) & m1;
+	b -= (b >> 1) & m1;
+	a = (a & m2) + ((a >> 2) & m2);
+	b = (b & m2) + ((b >> 2) & m2);
+	a = (a + (a >> 4)) & m4;
+	b = (b + (b >> 4)) & m4;
+	return (size_t)(((a + b) * UINT64_C(0x0101010101010101)) >> 56);
+}
 
-/** Splits s on spaces into at most SIM_TOKENS_MAX distinct tokens.
- *  @return the number of tokens stored in out. */
-static size_t sim__tokenize(const char *s, struct sim_token *out)
+/** Adds the n bytes at s to b. The sets are built in registers: stored
+ *  through b, each byte would wait for the previous one's store (s may
+ *  alias b as far as the compiler knows). */
+static void sim__bytes_add(struct sim_bytes *b, const char *s, size_t n)
+{
+	uint64_t lo = b->bits[0], hi = b->bits[1];
+	for (size_t i = 0; i < n; i++) {
+		unsigned c = (unsigned char)s[i];
+		uint64_t bit = UINT64_C(1) << (c & 63);
+		lo |= c & 64 ? 0 : bit;
+		hi |= c & 64 ? bit : 0;
+	}
+	b->bits[0] = lo;
+	b->bits[1] = hi;
+	b->len += n;
+	b->kinds = sim__bits2(b->bits[0], b->bits[1]);
+}
+
+void sim_tokens_create(struct sim_tokens *t, const char *s)
 {
 	size_t n = 0;
+	t->all = (struct sim_bytes){{0, 0}, 0, 0};
 	while (*s != '\0' && n < SIM_TOKENS_MAX) {
 		while (*s == ' ')
 			s++;
@@ -470,14 +497,85 @@ static size_t sim__tokenize(const char *s, struct sim_token *out)
 		size_t len = (size_t)(s - start);
 		if (len == 0)
 			break;
+		t->all.len += len;
 		size_t k = 0;
-		while (k < n &&
-		       (out[k].len != len || memcmp(out[k].s, start, len) != 0))
+		while (k < n && (t->t[k].b.len != len ||
+				 memcmp(t->t[k].s, start, len) != 0))
 			k++;
-		if (k == n)
-			out[n++] = (struct sim_token){start, len};
+		if (k < n) {
+			t->t[k].count++;
+			continue;
+		}
+		struct sim_token *tok = &t->t[n++];
+		tok->s = start;
+		tok->count = 1;
+		tok->b = (struct sim_bytes){{0, 0}, 0, 0};
+		sim__bytes_add(&tok->b, start, len);
+		t->all.bits[0] |= tok->b.bits[0];
+		t->all.bits[1] |= tok->b.bits[1];
 	}
-	return n;
+	t->all.kinds = sim__bits2(t->all.bits[0], t->all.bits[1]);
+	while (*s == ' ')
+		s++;
+	t->n = n;
+	t->whole = *s == '\0';
+}
+
+void sim_bytes_of(struct sim_bytes *b, const char *s, size_t len)
+{
+	*b = (struct sim_bytes){{0, 0}, 0, 0};
+	sim__bytes_add(b, s, len);
+}
+
+/*
+ * Jaro matches pair equal bytes one to one, so there are at most the sum
+ * over bytes c of min(count in x, count in y); grouping bytes by c & 127
+ * only raises that sum, and within a group held by both the minimum is
+ * at most 1 plus the string's extra bytes of the group: at most
+ * `shared + min(len - kinds)` in all. The score with that many matches,
+ * none transposed, and a prefix of `prefix` bytes bounds the exact one
+ * (each rounded operation is monotonic, as for sim__jw_bound). Inline
+ * for the token pair loop; sim_bytes_common is its public name.
+ */
+static inline size_t sim__bytes_common(const struct sim_bytes *x,
+				       const struct sim_bytes *y)
+{
+	size_t shared =
+	    sim__bits2(x->bits[0] & y->bits[0], x->bits[1] & y->bits[1]);
+	size_t m = shared + sim__min(x->len - x->kinds, y->len - y->kinds);
+	return sim__min(m, sim__min(x->len, y->len));
+}
+
+size_t sim_bytes_common(const struct sim_bytes *x, const struct sim_bytes *y)
+{
+	return sim__bytes_common(x, y);
+}
+
+double sim_jw_bound_bytes(const struct sim_bytes *x, const struct sim_bytes *y,
+			  size_t prefix)
+{
+	size_t m = sim__bytes_common(x, y);
+	return sim__winkler(sim__jaro_score(m, 0, x->len, y->len),
+			    sim__min(prefix, sim__min(m, 4)));
+}
+
+/**
+ * Whether tokens x and y (each at most 64 bytes) are surely below
+ * Jaro-Winkler 0.9 from their bytes and their common prefix. Most pairs
+ * are far apart, and the bound's divisions cost more than the rest: in
+ * exact arithmetic JW <= 0.6 Jaro + 0.4 and Jaro <= (m/la + m/lb + 1) / 3
+ * for m matches at most, so 2 m (la + lb) < 3 la lb keeps JW at least
+ * 0.1 / (la lb) below 0.9, far more than rounding can move it; the other
+ * pairs take the bound in floating point.
+ */
+static int sim__token_far(const struct sim_token *x, const struct sim_token *y)
+{
+	size_t la = x->b.len, lb = y->b.len,
+	       m = sim__bytes_common(&x->b, &y->b);
+	if (2 * m * (la + lb) < 3 * la * lb)
+		return 1;
+	size_t l = sim__prefix4(x->s, la, y->s, lb);
+	return sim_jw_bound_bytes(&x->b, &y->b, l) < 0.9;
 }
 
 /** Kuhn's augmenting path from left vertex u over adjacency bit masks. */
@@ -497,34 +595,35 @@ static int sim__augment(const uint32_t *adj, size_t u, uint32_t *seen,
 	return 0;
 }
 
-double sim_token_set(const char *a, const char *b)
+double sim_token_set_tokens(const struct sim_tokens *a,
+			    const struct sim_tokens *b)
 {
 	_Static_assert(SIM_TOKENS_MAX <= 32, "adjacency is a uint32_t mask");
-	struct sim_token ta[SIM_TOKENS_MAX], tb[SIM_TOKENS_MAX];
 	uint32_t adj[SIM_TOKENS_MAX];
 	int match_right[SIM_TOKENS_MAX];
 
-	size_t na = sim__tokenize(a, ta);
-	size_t nb = sim__tokenize(b, tb);
+	size_t na = a->n, nb = b->n;
 	if (na == 0 && nb == 0)
 		return 1.0;
 	if (na == 0 || nb == 0)
 		return 0.0;
 
 	for (size_t i = 0; i < na; i++) {
+		const struct sim_token *x = &a->t[i];
 		adj[i] = 0;
 		for (size_t j = 0; j < nb; j++) {
-			size_t la = ta[i].len, lb = tb[j].len;
-			int same =
-			    la == lb && memcmp(ta[i].s, tb[j].s, la) == 0;
+			const struct sim_token *y = &b->t[j];
+			size_t la = x->b.len, lb = y->b.len;
+			int same = la == lb && memcmp(x->s, y->s, la) == 0;
 			/* Jaro <= (2 + short/long) / 3 and JW <= 0.6 Jaro +
 			 * 0.4: up to 64 bytes, a token more than twice as
-			 * long as the other stays below 0.8985 */
+			 * long as the other stays below 0.8985; tokens with
+			 * too few bytes in common are below too */
 			int far = la <= 64 && lb <= 64 &&
-				  (2 * la < lb || 2 * lb < la);
-			if (same ||
-			    (!far &&
-			     sim_jaro_winkler(ta[i].s, la, tb[j].s, lb) >= 0.9))
+				  (2 * la < lb || 2 * lb < la ||
+				   sim__token_far(x, y));
+			if (same || (!far && sim_jaro_winkler(x->s, la, y->s,
+							      lb) >= 0.9))
 				adj[i] |= UINT32_C(1) << j;
 		}
 	}
@@ -536,4 +635,12 @@ double sim_token_set(const char *a, const char *b)
 		shared += (size_t)sim__augment(adj, i, &seen, match_right);
 	}
 	return 2.0 * (double)shared / (double)(na + nb);
+}
+
+double sim_token_set(const char *a, const char *b)
+{
+	struct sim_tokens ta, tb;
+	sim_tokens_create(&ta, a);
+	sim_tokens_create(&tb, b);
+	return sim_token_set_tokens(&ta, &tb);
 }

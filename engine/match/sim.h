@@ -75,6 +75,56 @@ int sim_osa(const char *a, size_t la, const char *b, size_t lb, int max);
  *  1 when both lists are empty, 0 when exactly one is. Symmetric. */
 double sim_token_set(const char *a, const char *b);
 
+/** The bytes of a string as a set and a count: enough to bound its
+ *  Jaro-Winkler with another string without running the kernel. */
+struct sim_bytes {
+	uint64_t bits[2]; /**< bit b & 127 set for each byte b */
+	size_t len;	  /**< bytes counted */
+	size_t kinds;	  /**< bits set in bits */
+};
+
+/** The len bytes of s into b. */
+void sim_bytes_of(struct sim_bytes *b, const char *s, size_t len);
+
+/** Most bytes of a string with the bytes x that pair one to one with
+ *  equal bytes of a string with the bytes y: at least as many as their
+ *  Jaro matches; max(x->len, y->len) minus it is at most their
+ *  Levenshtein and OSA distances (an edit changes the pairs by one at
+ *  most). */
+size_t sim_bytes_common(const struct sim_bytes *x, const struct sim_bytes *y);
+
+/** An upper bound of sim_jaro_winkler(a, la, b, lb) for any strings a
+ *  and b of 1 to 64 bytes whose bytes are x and y and whose common prefix
+ *  is at most `prefix` bytes (4 when not known); 1 for equal strings. */
+double sim_jw_bound_bytes(const struct sim_bytes *x, const struct sim_bytes *y,
+			  size_t prefix);
+
+/** One token of a list: a borrowed slice of the caller's string. */
+struct sim_token {
+	const char *s;	    /**< first byte, inside the caller's string */
+	struct sim_bytes b; /**< its bytes; b.len is its length, > 0 */
+	size_t count;	    /**< occurrences among the tokens read */
+};
+
+/** A token list split once, for a value compared with many (a query's
+ *  street line): plain data in caller memory (about 1.5 KiB); nothing to
+ *  destroy. It borrows the string, which must outlive it. */
+struct sim_tokens {
+	size_t n;	      /**< distinct tokens, at most SIM_TOKENS_MAX */
+	int whole;	      /**< every token was read (none past the limit) */
+	struct sim_bytes all; /**< bytes of every token read, repeats
+				   included: when whole, the string's
+				   without its spaces */
+	struct sim_token t[SIM_TOKENS_MAX];
+};
+
+/** Splits s (NUL-terminated) as sim_token_set does into t. */
+void sim_tokens_create(struct sim_tokens *t, const char *s);
+
+/** sim_token_set of the two lists a and b were made from, bit for bit. */
+double sim_token_set_tokens(const struct sim_tokens *a,
+			    const struct sim_tokens *b);
+
 /* ---- prepared query and batches ------------------------------------------ */
 
 /** A string prepared for comparison against many others. Plain data in

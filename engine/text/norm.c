@@ -997,14 +997,28 @@ static size_t nn_lower(const struct norm_nicknames *nn, uint64_t name)
 	return lo;
 }
 
-bool norm_nicknames_related(const struct norm_nicknames *nn, const char *a,
-			    const char *b)
+void norm_nickname_prepare(const struct norm_nicknames *nn, const char *a,
+			   struct norm_nickname *k)
 {
-	if (!nn || !a || !b || !*a || !*b || !strcmp(a, b))
+	k->name = a;
+	k->known = false;
+	k->hash = 0;
+	k->first = 0;
+	if (!nn || !a || !*a)
+		return;
+	k->hash = nn_hash(a, strlen(a));
+	k->first = nn_lower(nn, k->hash);
+	k->known = k->first < nn->n && nn->v[k->first].name == k->hash;
+}
+
+bool norm_nicknames_related_to(const struct norm_nicknames *nn,
+			       const struct norm_nickname *k, const char *b)
+{
+	if (!nn || !k->known || !b || !*b || !strcmp(k->name, b))
 		return false;
-	uint64_t ha = nn_hash(a, strlen(a)), hb = nn_hash(b, strlen(b));
-	size_t i = nn_lower(nn, ha), j = nn_lower(nn, hb);
-	while (i < nn->n && j < nn->n && nn->v[i].name == ha &&
+	uint64_t hb = nn_hash(b, strlen(b));
+	size_t i = k->first, j = nn_lower(nn, hb);
+	while (i < nn->n && j < nn->n && nn->v[i].name == k->hash &&
 	       nn->v[j].name == hb) {
 		if (nn->v[i].group == nn->v[j].group)
 			return true;
@@ -1014,6 +1028,14 @@ bool norm_nicknames_related(const struct norm_nicknames *nn, const char *a,
 			j++;
 	}
 	return false;
+}
+
+bool norm_nicknames_related(const struct norm_nicknames *nn, const char *a,
+			    const char *b)
+{
+	struct norm_nickname k;
+	norm_nickname_prepare(nn, a, &k);
+	return norm_nicknames_related_to(nn, &k, b);
 }
 
 /* ---- phonetic key ----------------------------------------------------- */

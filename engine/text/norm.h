@@ -156,6 +156,25 @@ int norm_nicknames_add(struct norm_nicknames *nn, const char *a, const char *b);
 bool norm_nicknames_related(const struct norm_nicknames *nn, const char *a,
 			    const char *b);
 
+/** A name looked up once in a table, to be tested against many others (a
+ *  query's given name against its candidates'). Plain data in caller
+ *  memory; nothing to destroy. */
+struct norm_nickname {
+	const char *name; /**< borrowed: must outlive the key; NULL: none */
+	bool known;	  /**< the table holds the name in some group */
+	uint64_t hash;	  /**< the name's hash in the table */
+	size_t first;	  /**< index of its first membership when known */
+};
+
+/** Prepares k for name a (normalised, may be NULL) in nn (may be NULL). */
+void norm_nickname_prepare(const struct norm_nicknames *nn, const char *a,
+			   struct norm_nickname *k);
+/** norm_nicknames_related(nn, k->name, b), with k prepared from nn, which
+ *  must be unchanged since. A name the table does not know costs no
+ *  lookup of b. */
+bool norm_nicknames_related_to(const struct norm_nicknames *nn,
+			       const struct norm_nickname *k, const char *b);
+
 /* ---- phonetic key ---------------------------------------------------- */
 /** A phonetic code for a normalised (ASCII) name word, e.g. Double
  *  Metaphone primary or NYSIIS; used for blocking. Same code for "smith"

@@ -570,6 +570,33 @@ static void test_nicknames(void)
 	}
 	ok(!norm_nicknames_related(NULL, "bob", "robert"), "NULL table");
 
+	/* a name prepared once answers as the plain lookup */
+	const char *names[2 * (sizeof(yes) / sizeof(yes[0]) +
+			       sizeof(no) / sizeof(no[0]))];
+	size_t n_names = 0;
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		for (int k = 0; k < 2; k++)
+			names[n_names++] = yes[i][k];
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		for (int k = 0; k < 2; k++)
+			names[n_names++] = no[i][k];
+	int bad = 0;
+	for (size_t i = 0; i < n_names; i++) {
+		struct norm_nickname ka;
+		norm_nickname_prepare(nn, names[i], &ka);
+		for (size_t j = 0; j < n_names; j++)
+			bad += norm_nicknames_related_to(nn, &ka, names[j]) !=
+			       norm_nicknames_related(nn, names[i], names[j]);
+	}
+	is_int(bad, 0, "prepared name: as norm_nicknames_related");
+	struct norm_nickname kz;
+	norm_nickname_prepare(nn, "zorro", &kz);
+	ok(!kz.known && !norm_nicknames_related_to(nn, &kz, "bob"),
+	   "a name the table does not know: no variants");
+	norm_nickname_prepare(NULL, "bob", &kz);
+	ok(!norm_nicknames_related_to(NULL, &kz, "robert"),
+	   "prepared without a table");
+
 	is_int(norm_nicknames_add(nn, "Anne-Laure", "Annelo"), 1, "add pair");
 	ok(norm_nicknames_related(nn, "anne laure", "annelo"),
 	   "added pair, names folded");

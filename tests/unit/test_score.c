@@ -215,10 +215,10 @@ static void test_prepared_roman(const struct score_model *m,
 		struct store_rec *b =
 		    rec(cases[i][2], cases[i][3], NULL, NULL, NULL);
 		struct score_query q;
-		score_query_create(&q, m, NULL, a);
+		score_query_create(&q, m, NULL, nn, a);
 		struct score_explain ref, fast;
 		double wr = score_pair_tf(m, nn, NULL, a, b, &ref);
-		double wf = score_pair_prepared(&q, nn, b, &fast);
+		double wf = score_pair_prepared(&q, b, &fast);
 		bad += memcmp(&wr, &wf, sizeof(wr)) != 0 ||
 		       !same_explain(&ref, &fast);
 		if (i < 4)
@@ -232,7 +232,7 @@ static void test_prepared_roman(const struct score_model *m,
 	is_int((int)close, 4, "romanised names one name, direct and swapped");
 	struct store_rec *l = rec(long_a, "Kim", NULL, NULL, NULL);
 	struct score_query q;
-	score_query_create(&q, m, NULL, l);
+	score_query_create(&q, m, NULL, nn, l);
 	is_int(q.given_roman.n, 0, "a name past SCORE_ROMAN_MAX: no skeleton");
 	ok(q.family_roman.n == 3 && !strcmp(q.family_roman.s, "kim"),
 	   "the family name's skeleton is prepared");
@@ -262,7 +262,7 @@ static void test_prepared(const struct score_model *m,
 		if (!pop[i])
 			continue;
 		struct score_query q;
-		score_query_create(&q, m, tf, pop[i]);
+		score_query_create(&q, m, tf, nn, pop[i]);
 		for (size_t j = 0; j < N; j += 1 + rnd(5)) {
 			if (!pop[j])
 				continue;
@@ -273,10 +273,9 @@ static void test_prepared(const struct score_model *m,
 			double ref_noex =
 			    score_pair_tf(m, nn, tf, pop[i], pop[j], NULL);
 			sim_set_isa(best);
-			double fast =
-			    score_pair_prepared(&q, nn, pop[j], &ex_fast);
+			double fast = score_pair_prepared(&q, pop[j], &ex_fast);
 			double fast_noex =
-			    score_pair_prepared(&q, nn, pop[j], NULL);
+			    score_pair_prepared(&q, pop[j], NULL);
 			pairs++;
 			differ += ref != ref_noex;
 			if (memcmp(&ref, &fast, sizeof(double)) ||

@@ -416,6 +416,98 @@ static void test_token_set(void)
 	}
 	ok(paired > 100, "token pairs reach 0.9");
 	is_int(bad, 0, "token_set pairs tokens exactly when JW >= 0.9");
+
+	/* nor may the bound from the bytes two tokens share: near and far
+	 * words over a small alphabet, with bytes that fold onto others
+	 * (0xC3 & 127 is 'C', 0xA9 & 127 is ')') */
+	static const char alpha[] = "abcenrstC)\xC3\xA9";
+	const size_t n_alpha = sizeof(alpha) - 1;
+	bad = paired = 0;
+	int skipped = 0;
+	for (int i = 0; i < 40000; i++) {
+		char x[40], y[40];
+		z = z * 6364136223846793005ULL + 1;
+		size_t lx = 1 + (z >> 33) % 16, ly = lx;
+		for (size_t k = 0; k < lx; k++) {
+			z = z * 6364136223846793005ULL + 1;
+			x[k] = alpha[(z >> 40) % n_alpha];
+		}
+		memcpy(y, x, lx);
+		for (int e = (int)((z >> 20) % 5); e > 0; e--) {
+			z = z * 6364136223846793005ULL + 1;
+			size_t at = (z >> 30) % ly;
+			char c = alpha[(z >> 50) % n_alpha];
+			if ((z >> 12) % 3 == 0 && ly < 30) {
+				memmove(y + at + 1, y + at, ly - at);
+				y[at] = c, ly++;
+			} else if ((z >> 12) % 3 == 1 && ly > 1) {
+				memmove(y + at, y + at + 1, ly - at - 1);
+				ly--;
+			} else {
+				y[at] = c;
+			}
+		}
+		x[lx] = y[ly] = 0;
+		int want =
+		    !strcmp(x, y) || sim_jaro_winkler_ref(x, lx, y, ly) >= 0.9;
+		struct sim_tokens tx, ty;
+		sim_tokens_create(&tx, x);
+		sim_tokens_create(&ty, y);
+		paired += want;
+		skipped += !want;
+		bad += sim_token_set(x, y) != (want ? 1.0 : 0.0) ||
+		       sim_token_set_tokens(&tx, &ty) != (want ? 1.0 : 0.0);
+	}
+	ok(paired > 1000 && skipped > 1000, "near and far tokens");
+	is_int(bad, 0, "the shared-bytes bound never skips a pair");
+
+	struct sim_tokens ta, tb;
+	sim_tokens_create(&ta, "  12 high  street high ");
+	sim_tokens_create(&tb, "12 high st");
+	ok(ta.n == 3 && ta.t[2].b.len == 6 && !memcmp(ta.t[2].s, "street", 6),
+	   "tokens: split on spaces, repeats once");
+	ok(sim_token_set_tokens(&ta, &tb) ==
+	       sim_token_set("  12 high  street high ", "12 high st"),
+	   "token_set of prepared lists: as from the strings");
+	ok(ta.whole && ta.all.len == 16 && tb.all.len == 8,
+	   "tokens: every byte but the spaces counted, repeats included");
+	struct sim_bytes sb;
+	sim_bytes_of(&sb, "12highstreethigh", 16);
+	ok(!memcmp(sb.bits, ta.all.bits, sizeof(sb.bits)) &&
+	       sb.kinds == ta.all.kinds,
+	   "tokens: the bytes of the line without its spaces");
+	sim_tokens_create(&ta, many);
+	ok(!ta.whole && ta.n == SIM_TOKENS_MAX, "tokens: cut at the limit");
+
+	/* the bound is never below the score, on near and far strings */
+	bad = 0;
+	for (int i = 0; i < 40000; i++) {
+		char x[70], y[70];
+		z = z * 6364136223846793005ULL + 1;
+		size_t lx = 1 + (z >> 33) % 64, ly = lx;
+		for (size_t k = 0; k < lx; k++) {
+			z = z * 6364136223846793005ULL + 1;
+			x[k] = alpha[(z >> 40) % (i & 1 ? 4 : n_alpha)];
+		}
+		memcpy(y, x, lx);
+		for (int e = (int)((z >> 20) % 8); e > 0; e--) {
+			z = z * 6364136223846793005ULL + 1;
+			size_t at = (z >> 30) % ly;
+			y[at] = alpha[(z >> 50) % n_alpha];
+			if ((z >> 12) % 4 == 0 && ly > 1)
+				ly--;
+		}
+		struct sim_bytes bx, by;
+		sim_bytes_of(&bx, x, lx);
+		sim_bytes_of(&by, y, ly);
+		double jw = sim_jaro_winkler_ref(x, lx, y, ly);
+		bad += sim_jw_bound_bytes(&bx, &by, 4) < jw ||
+		       sim_jw_bound_bytes(
+			   &bx, &by, lx && ly && x[0] != y[0] ? 0 : 4) < jw;
+	}
+	is_int(bad, 0, "sim_jw_bound_bytes bounds Jaro-Winkler");
+	sim_bytes_of(&sb, "hopkins", 7);
+	ok(sim_jw_bound_bytes(&sb, &sb, 4) == 1.0, "bound of equal strings: 1");
 }
 
 /* ---- fast paths against the scalar reference ------------------------- */
