@@ -290,92 +290,115 @@ static char *key_digits(char *p, int v, int width)
 	return p + width;
 }
 
-static void key_add(uint64_t *keys, size_t *n, char kind, const char *a,
-		    const char *b)
+/* A string with its length (strlen once per record, not once per key). */
+struct kstr {
+	const char *s;
+	size_t n;
+};
+
+static struct kstr ks(const char *s)
 {
-	if (*n >= MAX_KEYS || !a || !*a || (b && !*b))
+	return (struct kstr){s, s ? strlen(s) : 0};
+}
+
+/* Adds the key kind + "a" (b.s NULL) or kind + "a|b" unless a is absent
+ * or empty, b is empty, or the key would not fit 511 bytes; a key already
+ * there (e.g. given name = family name) is not added twice. */
+static void key_add(uint64_t *keys, size_t *n, char kind, struct kstr a,
+		    struct kstr b)
+{
+	if (*n >= MAX_KEYS || !a.n || (b.s && !b.n))
 		return;
 	char buf[512];
-	size_t la = strlen(a), len = la;
-	if (la >= sizeof(buf))
-		return;
-	memcpy(buf, a, la);
-	if (b) {
-		size_t lb = strlen(b);
-		if (la + 1 + lb >= sizeof(buf))
+	uint64_t k;
+	if (!b.s) {
+		if (a.n >= sizeof(buf))
 			return;
-		buf[la] = '|';
-		memcpy(buf + la + 1, b, lb);
-		len += 1 + lb;
+		k = block_key(kind, a.s, a.n); /* no copy needed */
+	} else {
+		if (a.n + 1 + b.n >= sizeof(buf))
+			return;
+		memcpy(buf, a.s, a.n);
+		buf[a.n] = '|';
+		memcpy(buf + a.n + 1, b.s, b.n);
+		k = block_key(kind, buf, a.n + 1 + b.n);
 	}
-	uint64_t k = block_key(kind, buf, len);
 	for (size_t i = 0; i < *n; i++)
-		if (keys[i] == k) /* e.g. given name = family name */
+		if (keys[i] == k)
 			return;
 	keys[(*n)++] = k;
 }
+
+static const struct kstr NONE = {NULL, 0};
 
 /* The blocking keys of a record, most specific first. */
 static size_t rec_keys(const struct store_rec *r, uint64_t *keys)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < r->n_emails; i++)
-		key_add(keys, &n, 'e', r->emails[i], NULL);
+		key_add(keys, &n, 'e', ks(r->emails[i]), NONE);
 	for (size_t i = 0; i < r->n_phones; i++)
-		key_add(keys, &n, 'p', r->phones[i], NULL);
+		key_add(keys, &n, 'p', ks(r->phones[i]), NONE);
 	for (size_t i = 0; i < r->n_ids; i++)
-		key_add(keys, &n, 'i', r->ids[i], NULL);
-	char dob[16] = "";
+		key_add(keys, &n, 'i', ks(r->ids[i]), NONE);
+	char dob_buf[16] = "";
+	struct kstr dob = {dob_buf, 0};
 	if (r->birth.year > 0 && r->birth.year <= 9999 && r->birth.month > 0 &&
-	    r->birth.day > 0)
-		key_digits(key_digits(key_digits(dob, r->birth.year, 4),
+	    r->birth.day > 0) {
+		key_digits(key_digits(key_digits(dob_buf, r->birth.year, 4),
 				      r->birth.month, 2),
 			   r->birth.day, 2);
+		dob.n = 8;
+	}
+	struct kstr given = ks(r->given), family = ks(r->family),
+		    gphon = ks(r->given_phon), fphon = ks(r->family_phon);
 	/* either name with the full birth date, one key kind for both: a
 	 * given name filed as the family name still meets its twin */
-	key_add(keys, &n, 'a', r->family, dob[0] ? dob : "");
-	key_add(keys, &n, 'a', r->given, dob[0] ? dob : "");
+	key_add(keys, &n, 'a', family, dob);
+	key_add(keys, &n, 'a', given, dob);
 	/* the birth date alone: some thirty records a day among a million,
 	 * a narrow list that survives typos in every name */
-	key_add(keys, &n, 'b', dob, NULL);
+	key_add(keys, &n, 'b', dob, NONE);
 	/* phonetic name pair, order-free (swapped names block together) */
-	if (*r->given_phon && *r->family_phon) {
-		int lt = strcmp(r->given_phon, r->family_phon) < 0;
-		key_add(keys, &n, 'c', lt ? r->given_phon : r->family_phon,
-			lt ? r->family_phon : r->given_phon);
+	if (gphon.n && fphon.n) {
+		int lt = strcmp(gphon.s, fphon.s) < 0;
+		key_add(keys, &n, 'c', lt ? gphon : fphon, lt ? fphon : gphon);
 	}
 	for (size_t i = 0; i < r->n_addrs; i++) {
 		const struct store_addr *a = &r->addrs[i];
-		key_add(keys, &n, 'd', r->family, a->postcode);
-		key_add(keys, &n, 'f', r->given, a->postcode);
-		key_add(keys, &n, 'g', dob[0] ? dob : "", a->postcode);
-		key_add(keys, &n, 'h', r->family_phon, a->city);
-		key_add(keys, &n, 's', a->line, a->postcode);
+		struct kstr post = ks(a->postcode), city = ks(a->city);
+		key_add(keys, &n, 'd', family, post);
+		key_add(keys, &n, 'f', given, post);
+		key_add(keys, &n, 'g', dob, post);
+		key_add(keys, &n, 'h', fphon, city);
+		key_add(keys, &n, 's', ks(a->line), post);
 		/* phonetic names with the place: survive a typo in a name and
 		 * in the other name's spelling */
-		key_add(keys, &n, 'm', r->given_phon, a->postcode);
-		key_add(keys, &n, 'n', r->family_phon, a->postcode);
-		key_add(keys, &n, 'q', r->given_phon, a->city);
+		key_add(keys, &n, 'm', gphon, post);
+		key_add(keys, &n, 'n', fphon, post);
+		key_add(keys, &n, 'q', gphon, city);
 		/* place with initials: survives typos inside both names */
-		if (*a->city && *a->postcode && *r->given && *r->family) {
+		if (city.n && post.n && given.n && family.n) {
 			char in[4] = {r->given[0] < r->family[0] ? r->given[0]
 								 : r->family[0],
 				      r->given[0] < r->family[0] ? r->family[0]
 								 : r->given[0],
 				      0};
 			char cp[512];
-			key_add(keys, &n, 'l',
-				key_join(cp, sizeof(cp), a->city, a->postcode),
-				in);
+			key_add(
+			    keys, &n, 'l',
+			    ks(key_join(cp, sizeof(cp), a->city, a->postcode)),
+			    ks(in));
 		}
 	}
 	/* names with the birth year: resists day/month typos */
-	if (r->birth.year && *r->given_phon && *r->family_phon) {
+	if (r->birth.year && gphon.n && fphon.n) {
 		char y[8], gf[256];
 		key_digits(y, r->birth.year, 4);
-		key_add(keys, &n, 'y',
-			key_join(gf, sizeof(gf), r->given_phon, r->family_phon),
-			y);
+		key_add(
+		    keys, &n, 'y',
+		    ks(key_join(gf, sizeof(gf), r->given_phon, r->family_phon)),
+		    ks(y));
 	}
 	return n;
 }
@@ -1665,8 +1688,10 @@ int reconnu_snapshot(reconnu *e, reconnu_snapshot_info *info)
 enum {
 	IDX_BATCH = 256,
 	IDX_KEYS = IDX_BATCH * MAX_KEYS,
-	IDX_PREFETCH = 8,
-	IDX_QUEUE = 16, /**< batches handed over at most, not indexed yet */
+	IDX_PREFETCH = 8, /**< records ahead: key map slot */
+	IDX_SLOTS = 4,	  /**< records ahead: index slots */
+	IDX_LISTS = 2,	  /**< records ahead: index list ends */
+	IDX_QUEUE = 16,	  /**< batches handed over at most, not indexed yet */
 };
 
 /* Records of the snapshot and, once built, the records with their
@@ -1704,10 +1729,30 @@ static void idx_build(struct idx_batch *b)
 	b->built = 1;
 }
 
-/* Stores and indexes a batch (the indexer's); the key map slot of record
- * i + IDX_PREFETCH and the index slots of record i + 2 are fetched while
- * record i is added, so that the cache misses of the huge tables
- * overlap. @retval 0, -EBADMSG or -ENOMEM. */
+/* Index prefetches of record i's keys (idx_run): the slots, then, once
+ * they are in the cache, the ends of the spilled lists. */
+static void idx_prefetch_slots(reconnu *e, const struct idx_batch *b,
+			       uint32_t i)
+{
+	if (i < b->n)
+		for (uint32_t k = b->first[i]; k < b->first[i + 1]; k++)
+			block_index_prefetch(e->index, b->keys[k]);
+}
+
+static void idx_prefetch_lists(reconnu *e, const struct idx_batch *b,
+			       uint32_t i)
+{
+	if (i < b->n)
+		for (uint32_t k = b->first[i]; k < b->first[i + 1]; k++)
+			block_index_prefetch_list(e->index, b->keys[k]);
+}
+
+/* Stores and indexes a batch (the indexer's); while record i is added,
+ * the key map slot of record i + IDX_PREFETCH, the index slots of record
+ * i + IDX_SLOTS and the list ends of record i + IDX_LISTS are fetched, so
+ * that the cache misses of the huge tables overlap (most of the index's
+ * misses were on the lists that spilled to the heap: a birth date's, a
+ * family name's in a postcode). @retval 0, -EBADMSG or -ENOMEM. */
 static int idx_run(reconnu *e, struct idx_batch *b)
 {
 	if (!b->built)
@@ -1716,6 +1761,10 @@ static int idx_run(reconnu *e, struct idx_batch *b)
 		return b->err;
 	for (uint32_t i = 0; i < b->n && i < IDX_PREFETCH; i++)
 		store_restore_prefetch(e->store, b->hash[i]);
+	for (uint32_t i = 0; i < IDX_SLOTS; i++)
+		idx_prefetch_slots(e, b, i);
+	for (uint32_t i = 0; i < IDX_LISTS; i++)
+		idx_prefetch_lists(e, b, i);
 	for (uint32_t i = 0; i < b->n; i++) {
 		if (i + IDX_PREFETCH < b->n)
 			store_restore_prefetch(e->store,
@@ -1727,10 +1776,8 @@ static int idx_run(reconnu *e, struct idx_batch *b)
 				store_rec_delete(b->r[j]);
 			return rc;
 		}
-		if (i + 2 < b->n)
-			for (uint32_t k = b->first[i + 2]; k < b->first[i + 3];
-			     k++)
-				block_index_prefetch(e->index, b->keys[k]);
+		idx_prefetch_slots(e, b, i + IDX_SLOTS);
+		idx_prefetch_lists(e, b, i + IDX_LISTS);
 		/* as index_keys, with the bulk add: ids come mostly in
 		 * ascending order */
 		(void)score_tf_update(e->tf, b->r[i], 1);
@@ -2049,6 +2096,18 @@ static int snap_load_item(void *ctx, uint8_t kind, const void *pv, uint32_t n)
 	return 0; /* unknown kinds are skipped: room for later items */
 }
 
+/* The look-ahead of snap_read_ahead: an entity's slot in the graph's
+ * entity map is fetched a few items before the entity is restored. */
+static int snap_load_lookahead(void *ctx, uint8_t kind, const void *pv,
+			       uint32_t n)
+{
+	struct snap_load *c = ctx;
+	const uint8_t *p = pv;
+	if (c->version >= 2 && kind == SNAP_ENTITY && n >= 8)
+		graph_restore_prefetch(c->e->graph, up64(&p));
+	return 0;
+}
+
 /* After the last item, while the items are still mapped: the indexer
  * finishes the records handed to it. */
 static int snap_load_finish(void *ctx)
@@ -2083,8 +2142,9 @@ static int snap_load_newest(reconnu *e, const char *sdir, uint64_t *lsn,
 		struct snap_load c = {.e = e,
 				      .l = {.st = e->store, .g = e->graph}};
 		indexer_start(&c.idx, e);
-		int rc = snap_read(sdir, lsns[i], &c.version, snap_load_item,
-				   snap_load_finish, &c);
+		int rc =
+		    snap_read_ahead(sdir, lsns[i], &c.version, snap_load_item,
+				    snap_load_lookahead, snap_load_finish, &c);
 		if (!c.finished) /* nothing was handed out */
 			indexer_finish(&c.idx);
 		if (!rc && c.version >= 2)

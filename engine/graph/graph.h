@@ -114,6 +114,10 @@ int graph_restore_entity(struct graph *g, uint64_t id, uint64_t version,
 /** Puts an edge back, in both records' lists. @retval 0 or -1 ENOMEM. */
 int graph_restore_edge(struct graph *g, uint32_t a, uint32_t b, float weight,
 		       uint8_t kind);
+/** Hints that the entity with this id is about to be restored: starts
+ *  loading its slot of the entity map into the cache (a miss per entity
+ *  otherwise). No effect on the graph. */
+void graph_restore_prefetch(const struct graph *g, uint64_t id);
 /** Puts rec's whole edge list back as it was (same order); the other
  *  direction of each edge comes with the other record's list, so an edge
  *  is counted once, from its smaller record id.

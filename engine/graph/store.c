@@ -995,13 +995,26 @@ struct store {
 	uint64_t live, bytes, next_seq;
 };
 
+/* XXH3 of "source\0source_id": one call over a copy for keys of valid
+ * length (a streaming state costs more than hashing a short key; both
+ * give the same hash), streaming for longer ones (a lookup may be asked
+ * anything). */
 static uint64_t key_hash(const char *source, const char *source_id)
 {
-	XXH3_state_t st;
-	XXH3_64bits_reset(&st);
-	XXH3_64bits_update(&st, source, strlen(source) + 1);
-	XXH3_64bits_update(&st, source_id, strlen(source_id));
-	uint64_t h = XXH3_64bits_digest(&st);
+	size_t ls = strlen(source) + 1, li = strlen(source_id);
+	char buf[2 * RECONNU_MAX_KEY_LEN + 2];
+	uint64_t h;
+	if (ls + li <= sizeof(buf)) {
+		memcpy(buf, source, ls);
+		memcpy(buf + ls, source_id, li);
+		h = XXH3_64bits(buf, ls + li);
+	} else {
+		XXH3_state_t st;
+		XXH3_64bits_reset(&st);
+		XXH3_64bits_update(&st, source, ls);
+		XXH3_64bits_update(&st, source_id, li);
+		h = XXH3_64bits_digest(&st);
+	}
 	return (uint32_t)h ? h : h | 1; /* the slots keep the low half */
 }
 

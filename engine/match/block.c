@@ -306,6 +306,13 @@ void block_index_prefetch(const struct block_index *idx, uint64_t key)
 	__builtin_prefetch(&idx->slots[block__home(key, idx->bits)], 1);
 }
 
+void block_index_prefetch_list(const struct block_index *idx, uint64_t key)
+{
+	const struct block_slot *s = block__find(idx, key);
+	if (s->n > BLOCK_INLINE)
+		__builtin_prefetch(block__heap(s) + s->n - 1, 1);
+}
+
 /** Empties slot s and closes the hole by backward shift. */
 static void block__erase_slot(struct block_index *idx, struct block_slot *s)
 {

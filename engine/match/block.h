@@ -55,6 +55,11 @@ int block_index_add_bulk(struct block_index *idx, const uint64_t *keys,
  *  slot into the cache (adding many keys, prefetch them all first so the
  *  cache misses overlap). No effect on the index. */
 void block_index_prefetch(const struct block_index *idx, uint64_t key);
+/** Second step of the prefetch, for a key whose slot is already in the
+ *  cache (block_index_prefetch a little earlier): starts loading the end
+ *  of its spilled list, where block_index_add_bulk appends. Probes the
+ *  table (a read); no effect on the index. */
+void block_index_prefetch_list(const struct block_index *idx, uint64_t key);
 /** Removes rec from key's list (binary search, then the tail of the list
  *  moves); absent is a no-op. */
 void block_index_remove(struct block_index *idx, uint64_t key, uint32_t rec);

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -276,8 +278,107 @@ size_t snap_list(const char *dir, uint64_t *lsns, size_t cap)
 	return n;
 }
 
+/*
+ * Mapping the file costs more than reading it: MAP_POPULATE fills the page
+ * tables in one call, yet on a VM the first touch of each 4 KiB page still
+ * traps (a third of the pass that verifies the file, more than the hashing
+ * itself). So while this thread hashes from the start, a helper touches
+ * the pages from the end until the two meet: the traps of the two halves
+ * are taken on two cores. Files below TOUCH_MIN are verified alone.
+ */
+enum { TOUCH_MIN = 32 << 20, PAGE = 4096, STREAM = 4096 };
+
+static int helpers_always;
+
+void snap_errinj_helpers(int always)
+{
+	helpers_always = always;
+}
+
+static int helpers_for(size_t size)
+{
+	return size >= TOUCH_MIN || helpers_always;
+}
+
+struct toucher {
+	const unsigned char *m;
+	size_t size;
+	_Atomic size_t hashed; /**< the hashing thread is past this offset */
+	pthread_t thread;
+	int running;
+};
+
+static void *touch_main(void *arg)
+{
+	struct toucher *t = arg;
+	unsigned sum = 0;
+	for (size_t p = (t->size - 1) & ~(size_t)(PAGE - 1);
+	     p >
+	     atomic_load_explicit(&t->hashed, memory_order_relaxed) + 2 * CHUNK;
+	     p -= PAGE)
+		sum += *(const volatile unsigned char *)(t->m + p);
+	return (void *)(uintptr_t)sum;
+}
+
+static void touch_start(struct toucher *t, const unsigned char *m, size_t size)
+{
+	t->m = m;
+	t->size = size;
+	atomic_init(&t->hashed, 0);
+	t->running = helpers_for(size) &&
+		     pthread_create(&t->thread, NULL, touch_main, t) == 0;
+}
+
+static void touch_stop(struct toucher *t)
+{
+	if (t->running)
+		pthread_join(t->thread, NULL);
+	t->running = 0;
+}
+
+/* Unmapping a large file takes a while too (every page table entry goes):
+ * done by a detached thread, off the path to the first request. */
+struct unmapping {
+	void *p;
+	size_t size;
+};
+
+static void *unmap_main(void *arg)
+{
+	struct unmapping *u = arg;
+	munmap(u->p, u->size);
+	free(u);
+	return NULL;
+}
+
+static void unmap_later(void *p, size_t size)
+{
+	struct unmapping *u = helpers_for(size) ? malloc(sizeof(*u)) : NULL;
+	pthread_attr_t a;
+	pthread_t t;
+	if (u && !pthread_attr_init(&a)) {
+		u->p = p;
+		u->size = size;
+		int ok =
+		    !pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED) &&
+		    !pthread_create(&t, &a, unmap_main, u);
+		pthread_attr_destroy(&a);
+		if (ok)
+			return;
+	}
+	free(u);
+	munmap(p, size);
+}
+
 int snap_read(const char *dir, uint64_t lsn, uint32_t *version, snap_item_fn fn,
 	      int (*end)(void *ctx), void *ctx)
+{
+	return snap_read_ahead(dir, lsn, version, fn, NULL, end, ctx);
+}
+
+int snap_read_ahead(const char *dir, uint64_t lsn, uint32_t *version,
+		    snap_item_fn fn, snap_item_fn ahead, int (*end)(void *ctx),
+		    void *ctx)
 {
 	*version = 0;
 	char path[4096];
@@ -308,8 +409,12 @@ int snap_read(const char *dir, uint64_t lsn, uint32_t *version, snap_item_fn fn,
 	uint64_t items = 0;
 	size_t off = HDR, body = size - FTR;
 	int framed = 1;
+	struct toucher t;
+	touch_start(&t, m, size);
 	for (size_t pos = 0; pos < body; pos += CHUNK) {
 		size_t len = body - pos < CHUNK ? body - pos : CHUNK;
+		atomic_store_explicit(&t.hashed, pos + len,
+				      memory_order_relaxed);
 		XXH3_64bits_update(&hs, m + pos, len);
 		for (; framed && off < pos + len && off < body; items++) {
 			uint32_t n = body - off < ITEM ? 0 : rd32(m + off + 4);
@@ -318,6 +423,7 @@ int snap_read(const char *dir, uint64_t lsn, uint32_t *version, snap_item_fn fn,
 			off += ITEM + n;
 		}
 	}
+	touch_stop(&t);
 	if (XXH3_64bits_digest(&hs) != rd64(f + 16))
 		goto out;
 	*version = rd32(m + 8);
@@ -328,17 +434,31 @@ int snap_read(const char *dir, uint64_t lsn, uint32_t *version, snap_item_fn fn,
 	if (!framed || items != rd64(f + 8))
 		goto out;
 	rc = 0;
-	for (off = HDR; off < size - FTR && !rc;) {
+	/* the look-ahead: lead items in front of off; and the bytes up to
+	 * STREAM in front of it are asked for ahead of time (hardware
+	 * prefetchers stop at each 4 KiB page of the mapping) */
+	size_t ah = HDR, fetched = HDR;
+	uint32_t lead = 0;
+	for (off = HDR; off < body && !rc;) {
+		for (; ahead && lead < SNAP_AHEAD && ah < body; lead++) {
+			uint32_t an = rd32(m + ah + 4);
+			ahead(ctx, m[ah], m + ah + ITEM, an);
+			ah += ITEM + an;
+		}
+		for (size_t to = (ah > off ? ah : off) + STREAM;
+		     fetched < to && fetched < body; fetched += 64)
+			__builtin_prefetch(m + fetched);
 		uint32_t n = rd32(m + off + 4);
 		rc = fn(ctx, m[off], m + off + ITEM, n);
 		off += ITEM + n;
+		lead -= lead > 0;
 	}
 	if (end) {
 		int erc = end(ctx);
 		rc = rc ? rc : erc;
 	}
 out:
-	munmap((void *)m, size);
+	unmap_later((void *)m, size);
 	return rc;
 }
 

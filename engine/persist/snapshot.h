@@ -67,6 +67,12 @@ enum snap_help { SNAP_HELP_AUTO, SNAP_HELP_ALWAYS, SNAP_HELP_NEVER };
 void snap_errinj_load_help(enum snap_help mode);
 uint32_t snap_load_ahead(void);
 
+/** Test hook: 1 makes snap_read use its helper threads (one touching
+ *  the mapped pages while the file is verified, one unmapping it
+ *  afterwards) whatever the file's size; 0 restores the default (files of
+ *  32 MiB and more). */
+void snap_errinj_helpers(int always);
+
 /** Snapshots in dir, newest first: their LSNs (at most cap). */
 size_t snap_list(const char *dir, uint64_t *lsns, size_t cap);
 
@@ -82,6 +88,15 @@ typedef int (*snap_item_fn)(void *ctx, uint8_t kind, const void *p,
  *  end's. */
 int snap_read(const char *dir, uint64_t lsn, uint32_t *version, snap_item_fn fn,
 	      int (*end)(void *ctx), void *ctx);
+
+/** snap_read with a look-ahead: ahead (if not NULL) sees every item
+ *  (same arguments as fn) SNAP_AHEAD items before fn does, so that it can
+ *  start loading into the cache what fn will touch (a table slot the item
+ *  names, say); it must not change anything. */
+enum { SNAP_AHEAD = 8 };
+int snap_read_ahead(const char *dir, uint64_t lsn, uint32_t *version,
+		    snap_item_fn fn, snap_item_fn ahead, int (*end)(void *ctx),
+		    void *ctx);
 
 /** Keeps the newest keep snapshots, removes older ones and stray .tmp
  *  files. @retval LSN of the oldest snapshot kept (0 if none). */

@@ -561,6 +561,15 @@ class TestCli(Base):
         p = subprocess.run([ARGS.cli, "--server", "127.0.0.1:1", "--timeout-ms", "2000",
                             "health"], capture_output=True, timeout=30)
         self.assertEqual(p.returncode, 4)
+        rc, out, _ = self.cli("health", "--wait", "5")
+        self.assertEqual(rc, 0)
+        self.assertIn("SERVING", out)
+        t0 = time.time()
+        p = subprocess.run([ARGS.cli, "--server", "127.0.0.1:1", "--timeout-ms", "200",
+                            "health", "--wait", "1"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 4)
+        self.assertGreaterEqual(time.time() - t0, 1.0)
+        self.assertEqual(p.stderr.count("UNAVAILABLE"), 1, p.stderr)  # the last answer only
 
     def test_load_and_resume(self):
         path = os.path.join(ARGS.work, "load.csv")
@@ -588,6 +597,24 @@ class TestCli(Base):
 
 
 class TestLifecycle(Base):
+    def test_health_wait_while_preloading(self):
+        """`reconnu health --wait` returns once the server is SERVING."""
+        path = os.path.join(ARGS.work, "preload-wait.csv")
+        with open(path, "w") as f:
+            f.write("source,source_id,given_name,family_name,birth_date\n")
+            for i in range(100000):
+                f.write("pw,%d,G%d,F%d,19%02d\n" % (i, i % 5000, i, i % 100))
+        srv = Server("preload-wait", ["--load", path])
+        try:
+            rc, out, _ = self.cli_at(srv, "health")
+            self.assertEqual(rc, 4, out)  # NOT_SERVING while preloading
+            rc, out, _ = self.cli_at(srv, "health", "--wait", "50")
+            self.assertEqual(rc, 0, out)
+            self.assertIn("SERVING", out)
+            self.assertGreater(srv.stub.Stats(pb.StatsRequest(), timeout=5).records, 0)
+        finally:
+            srv.stop()
+
     def test_unavailable_while_preloading(self):
         path = os.path.join(ARGS.work, "preload.csv")
         with open(path, "w") as f:

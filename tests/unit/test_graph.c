@@ -170,6 +170,79 @@ static void test_determinism(void)
 	ok(same, "same operations give the same entity ids");
 }
 
+static int live_below(void *ctx, uint32_t rec)
+{
+	return rec < *(const uint32_t *)ctx;
+}
+
+/* Restoring (a snapshot load): entities without aliases get no alias
+ * array yet still absorb others later; the check refuses edges to records
+ * that are not there and edges restored from one end only. */
+static void test_restore(void)
+{
+	struct graph *g = graph_new();
+	uint32_t m1[] = {0, 1}, m2[] = {2};
+	uint64_t al[] = {7};
+	graph_set_counters(g, 10, 20);
+	ok(graph_restore_reserve(g, 4, 2, 1) == 0, "reserve");
+	graph_restore_prefetch(g, 3);
+	ok(graph_restore_entity(g, 3, 4, 1, 5, m1, 2, NULL, 0) == 0,
+	   "entity without aliases");
+	ok(graph_restore_entity(g, 5, 1, 2, 2, m2, 1, al, 1) == 0,
+	   "entity with an alias");
+	ok(graph_restore_entity(g, 3, 1, 1, 1, (uint32_t[]){3}, 1, NULL, 0) ==
+	       -2,
+	   "an entity id restored twice is refused");
+	struct graph_edge e01 = {1, 9.0f, GRAPH_LINK},
+			  e10 = {0, 9.0f, GRAPH_LINK};
+	ok(graph_restore_edges(g, 0, &e01, 1) == 0 &&
+	       graph_restore_edges(g, 1, &e10, 1) == 0,
+	   "an edge from both ends");
+	uint32_t lim = 3;
+	is_int(graph_restore_check(g, 3, live_below, &lim), 0,
+	       "the restored graph holds together");
+	is_int(graph_restore_check(g, 4, live_below, &(uint32_t){4}), -1,
+	       "a live record without an entity: refused");
+	lim = 1;
+	is_int(graph_restore_check(g, 3, live_below, &lim), -1,
+	       "an entity on a record that is not there: refused");
+	const struct graph_entity *e = graph_find(g, 7);
+	ok(e && e->id == 5, "the alias resolves");
+	/* record 3 links both entities: 5 is absorbed into 3, whose alias
+	 * array starts now */
+	struct graph_change c;
+	graph_begin_op(g);
+	struct graph_link ls[2] = {L(2), L(0)};
+	ok(graph_insert(g, 3, ls, 2, &c) == 0, "a merge after the restore");
+	is_int(c.entity_id, 3, "into the oldest entity");
+	e = graph_find(g, 3);
+	ok(e && e->n_aliases == 2 && graph_find(g, 7) == e &&
+	       graph_find(g, 5) == e,
+	   "the absorbed entity and its alias resolve to the survivor");
+	graph_delete(g);
+
+	/* an edge restored from one end only */
+	g = graph_new();
+	ok(graph_restore_entity(g, 1, 1, 1, 1, m1, 2, NULL, 0) == 0 &&
+	       graph_restore_edges(g, 0, &e01, 1) == 0,
+	   "one end of an edge");
+	lim = 2;
+	is_int(graph_restore_check(g, 2, live_below, &lim), -1,
+	       "refused: the other end is missing");
+	graph_delete(g);
+	/* an edge to a record that is not there */
+	g = graph_new();
+	struct graph_edge e02 = {2, 9.0f, GRAPH_LINK},
+			  e20 = {0, 9.0f, GRAPH_LINK};
+	ok(graph_restore_entity(g, 1, 1, 1, 1, m1, 2, NULL, 0) == 0 &&
+	       graph_restore_edges(g, 0, &e02, 1) == 0 &&
+	       graph_restore_edges(g, 2, &e20, 1) == 0,
+	   "an edge to record 2");
+	is_int(graph_restore_check(g, 3, live_below, &lim), -1,
+	       "refused: record 2 is not there");
+	graph_delete(g);
+}
+
 int main(void)
 {
 	unit_plan_begin();
@@ -178,5 +251,6 @@ int main(void)
 	test_split_on_remove();
 	test_update_same_op_no_alias();
 	test_determinism();
+	test_restore();
 	return unit_done();
 }

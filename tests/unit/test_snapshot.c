@@ -658,6 +658,8 @@ static void test_engine_reload(void)
 		snprintf(what, sizeof(what), "reopen, records built by the %s",
 			 help[k]);
 		snap_errinj_load_help(modes[k]);
+		/* the reader's helper threads, as a large file has them */
+		snap_errinj_helpers(k != 1);
 		is_int(reconnu_open_storage(NULL, &st, &r, &info), 0, what);
 		is_int(info.snapshot_records, s0.records,
 		       "loaded from the snapshot");
@@ -671,6 +673,7 @@ static void test_engine_reload(void)
 			reconnu_close(r);
 	}
 	snap_errinj_load_help(SNAP_HELP_AUTO);
+	snap_errinj_helpers(0);
 	/* a write after the reload behaves as it would have before */
 	write_op(r, 1500);
 	write_op(r, 1501);
@@ -773,6 +776,129 @@ static void test_writes_during_snapshot(void)
 	free(back);
 	rm_rf(dir);
 	rm_rf(copy);
+}
+
+/* ---- the file reader ---------------------------------------------------- */
+
+/* What snap_read_ahead handed out: every item to ahead, then to fn, in the
+ * same order, ahead SNAP_AHEAD items in front (fewer at the end). */
+struct seen {
+	int n_fn, n_ahead, order_ok, lead_ok, bytes_ok, total;
+	uint8_t kind_ahead[4096];
+	uint32_t len_ahead[4096];
+	const void *p_ahead[4096];
+};
+
+static int item_bytes_ok(uint8_t kind, const uint8_t *p, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (p[i] != (uint8_t)(kind + i))
+			return 0;
+	return 1;
+}
+
+static int seen_ahead(void *ctx, uint8_t kind, const void *p, uint32_t n)
+{
+	struct seen *s = ctx;
+	if (s->n_ahead < 4096) {
+		s->kind_ahead[s->n_ahead] = kind;
+		s->len_ahead[s->n_ahead] = n;
+		s->p_ahead[s->n_ahead] = p;
+	}
+	s->n_ahead++;
+	return 1; /* ignored */
+}
+
+static int seen_fn(void *ctx, uint8_t kind, const void *p, uint32_t n)
+{
+	struct seen *s = ctx;
+	int k = s->n_fn++;
+	int want_lead = s->total - k < SNAP_AHEAD ? s->total - k : SNAP_AHEAD;
+	s->lead_ok &= s->n_ahead - k == want_lead;
+	s->order_ok &= k < 4096 && s->kind_ahead[k] == kind &&
+		       s->len_ahead[k] == n && s->p_ahead[k] == p;
+	s->bytes_ok &= item_bytes_ok(kind, p, n);
+	return 0;
+}
+
+/* Writes items 0..count-1 (item i: kind i % 250 + 1, (i * 997) % max_len
+ * bytes, byte j = kind + j) as snapshot lsn of dir. */
+static void write_items(const char *dir, uint64_t lsn, int count,
+			uint32_t max_len)
+{
+	struct snap_writer *w;
+	uint8_t *buf = malloc(max_len);
+	is_int(snap_writer_open(dir, lsn, &w), 0, "writer open");
+	for (int i = 0; i < count; i++) {
+		uint8_t kind = (uint8_t)(i % 250 + 1);
+		uint32_t n = (uint32_t)(((uint64_t)i * 997) % max_len);
+		for (uint32_t j = 0; j < n; j++)
+			buf[j] = (uint8_t)(kind + j);
+		snap_put(w, kind, buf, n);
+	}
+	is_int(snap_writer_commit(w), 0, "writer commit");
+	free(buf);
+}
+
+static void read_check(const char *dir, uint64_t lsn, int count,
+		       const char *what)
+{
+	struct seen *s = calloc(1, sizeof(*s));
+	s->order_ok = s->lead_ok = s->bytes_ok = 1;
+	s->total = count;
+	uint32_t version;
+	char msg[160];
+	snprintf(msg, sizeof(msg), "%s: read", what);
+	is_int(
+	    snap_read_ahead(dir, lsn, &version, seen_fn, seen_ahead, NULL, s),
+	    0, msg);
+	snprintf(msg, sizeof(msg), "%s: every item to fn and to ahead", what);
+	ok(s->n_fn == count && s->n_ahead == count, msg);
+	snprintf(msg, sizeof(msg),
+		 "%s: ahead first, same items, same order, SNAP_AHEAD in "
+		 "front",
+		 what);
+	ok(s->order_ok && s->lead_ok, msg);
+	snprintf(msg, sizeof(msg), "%s: item bytes intact", what);
+	ok(s->bytes_ok, msg);
+	free(s);
+}
+
+static void test_reader(void)
+{
+	char dir[] = "/tmp/reconnu-snapr-XXXXXX";
+	ok(mkdtemp(dir) != NULL, "temp dir");
+	write_items(dir, 1, 3, 64); /* fewer items than SNAP_AHEAD */
+	read_check(dir, 1, 3, "3 items");
+	write_items(dir, 2, 3000, 4000); /* ~6 MB */
+	read_check(dir, 2, 3000, "3000 items");
+	/* the helper threads (pages touched from the end while the file is
+	 * hashed, unmapped on another thread) on a file of any size */
+	snap_errinj_helpers(1);
+	read_check(dir, 2, 3000, "3000 items, helper threads");
+	read_check(dir, 1, 3, "3 items, helper threads");
+	/* a damaged byte near the end, which the helper touches first */
+	char path[512];
+	snprintf(path, sizeof(path), "%s/snap-%020d.snap", dir, 2);
+	FILE *f = fopen(path, "r+b");
+	struct stat st;
+	stat(path, &st);
+	fseek(f, st.st_size - 100, SEEK_SET);
+	int c = fgetc(f);
+	fseek(f, st.st_size - 100, SEEK_SET);
+	fputc(c ^ 0x20, f);
+	fclose(f);
+	struct seen *s = calloc(1, sizeof(*s));
+	uint32_t version;
+	is_int(snap_read_ahead(dir, 2, &version, seen_fn, seen_ahead, NULL, s),
+	       -EBADMSG, "damaged: refused, helper threads");
+	ok(s->n_fn == 0 && s->n_ahead == 0, "damaged: nothing handed out");
+	snap_errinj_helpers(0);
+	memset(s, 0, sizeof(*s));
+	is_int(snap_read_ahead(dir, 2, &version, seen_fn, seen_ahead, NULL, s),
+	       -EBADMSG, "damaged: refused");
+	free(s);
+	rm_rf(dir);
 }
 
 /* ---- formats ------------------------------------------------------------ */
@@ -946,6 +1072,7 @@ int main(void)
 	test_read_view();
 	test_engine_reload();
 	test_writes_during_snapshot();
+	test_reader();
 	test_formats();
 	return unit_done();
 }

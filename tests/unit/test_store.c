@@ -1,5 +1,9 @@
 /* Unit test: record validation, normalisation and the key map. */
 #include <stdlib.h>
+#include <string.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
 
 #include "store.h"
 #include "unit.h"
@@ -285,6 +289,30 @@ static void test_restore_hashed(void)
 	store_delete(st);
 }
 
+/* The key map's hash is XXH3 of "source\0source_id" however it is
+ * computed (one call over a copy, or streamed for keys too long to
+ * store), and a lookup of a key longer than any stored one just misses. */
+static void test_key_hash(void)
+{
+	reconnu_record in = {.source = "crm", .source_id = "C-0042"};
+	struct store_rec *r = build(&in, 1);
+	uint64_t want = XXH3_64bits("crm\0C-0042", 10);
+	want = (uint32_t)want ? want : want | 1;
+	is_int(r ? store_key_hash(r) : 0, want,
+	       "key hash: XXH3 of source, NUL, source_id");
+	struct store *st = store_new();
+	ok(r && store_put(st, r) == 0, "stored");
+	char longid[2 * RECONNU_MAX_KEY_LEN + 64];
+	memset(longid, 'x', sizeof(longid) - 1);
+	longid[sizeof(longid) - 1] = 0;
+	is_int(store_lookup(st, "crm", longid), STORE_NONE,
+	       "a key longer than any stored one: not found");
+	is_int(store_lookup(st, longid, "C-0042"), STORE_NONE,
+	       "a long source too");
+	is_int(store_lookup(st, "crm", "C-0042"), 0, "the stored key: found");
+	store_delete(st);
+}
+
 int main(void)
 {
 	unit_plan_begin();
@@ -297,5 +325,6 @@ int main(void)
 	test_key_map_low_half_collision();
 	test_key_map();
 	test_restore_hashed();
+	test_key_hash();
 	return unit_done();
 }

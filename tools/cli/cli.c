@@ -45,7 +45,9 @@ static const char help_text[] =
     "  explain   RECORD (--entity ID | --with FIELD=VALUE,...)\n"
     "                                          per-attribute evidence\n"
     "  stats                                   engine counters\n"
-    "  health                                  grpc.health.v1 check\n"
+    "  health [--wait S]                       grpc.health.v1 check;\n"
+    "                                          --wait: until SERVING, at\n"
+    "                                          most S seconds\n"
     "  snapshot                                write a snapshot now (lsn, "
     "records,\n"
     "                                          seconds, write pause)\n"
@@ -269,6 +271,8 @@ static void parse_args(struct cli *c, int argc, char **argv)
 			c->bench_clients = (unsigned)parse_u64(a, v);
 		else if (!strcmp(name, "seconds"))
 			c->bench_seconds = (double)parse_u64(a, v);
+		else if (!strcmp(name, "wait"))
+			c->wait_s = parse_u64(a, v);
 		else if (!strcmp(name, "ack-every"))
 			c->ack_every = (uint32_t)parse_u64(a, v);
 		else if (!strcmp(name, "with"))
@@ -588,7 +592,9 @@ static grpc_status_code call_unary(struct cli *c, const char *method,
 		grpc_slice_unref(details);
 		details = grpc_slice_from_static_string("undecodable response");
 	}
-	if (code != GRPC_STATUS_OK) {
+	if (code != GRPC_STATUS_OK && c->quiet) {
+		/* health --wait asks again: no message for this answer */
+	} else if (code != GRPC_STATUS_OK) {
 		char *d = grpc_slice_to_c_string(details);
 		if (c->json) {
 			json_t *j =
@@ -640,6 +646,54 @@ static int run_unary(struct cli *c, const char *method,
 		rc = EXIT_UNAVAILABLE;
 	protobuf_c_message_free_unpacked(resp, NULL);
 	return rc;
+}
+
+static double mono_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* reconnu health [--wait S]: one check, or (--wait) checks every 20 ms
+ * over one connection until the server answers SERVING, for at most S
+ * seconds. Waiting for a server to start this way costs it next to no
+ * CPU, where starting a client process per check took most of a core
+ * (each process sets gRPC up anew). */
+static int cmd_health(struct cli *c)
+{
+	Grpc__Health__V1__HealthCheckRequest r;
+	grpc__health__v1__health_check_request__init(&r);
+	const char *m = "/grpc.health.v1.Health/Check";
+	const ProtobufCMessageDescriptor *rd =
+	    &grpc__health__v1__health_check_response__descriptor;
+	if (!c->wait_s)
+		return run_unary(c, m, &r.base, rd);
+	double until = mono_s() + (double)c->wait_s;
+	if (c->timeout_ms < 0)
+		c->timeout_ms = 1000;
+	for (;;) {
+		int last = mono_s() >= until;
+		c->quiet = !last;
+		ProtobufCMessage *resp;
+		grpc_status_code code = call_unary(c, m, &r.base, rd, &resp);
+		if (code == GRPC_STATUS_OK) {
+			int serving =
+			    ((Grpc__Health__V1__HealthCheckResponse *)resp)
+				->status ==
+			    GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
+			if (serving || last)
+				cli_output(c, resp);
+			protobuf_c_message_free_unpacked(resp, NULL);
+			if (serving)
+				return EXIT_OK;
+			if (last)
+				return EXIT_UNAVAILABLE;
+		} else if (last) {
+			return cli_exit_for(code);
+		}
+		nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
+	}
 }
 
 static void need_key(const struct cli *c)
@@ -796,13 +850,8 @@ static int cmd(struct cli *c)
 	}
 	if (!strcmp(cmd, "weights"))
 		return cmd_weights(c);
-	if (!strcmp(cmd, "health")) {
-		Grpc__Health__V1__HealthCheckRequest r;
-		grpc__health__v1__health_check_request__init(&r);
-		return run_unary(
-		    c, "/grpc.health.v1.Health/Check", &r.base,
-		    &grpc__health__v1__health_check_response__descriptor);
-	}
+	if (!strcmp(cmd, "health"))
+		return cmd_health(c);
 	if (!strcmp(cmd, "bench"))
 		return bench_run(c,
 				 c->bench_method ? c->bench_method : "identify",

@@ -62,6 +62,9 @@ struct cli {
 	int w_estimate, w_relink, w_dry_run, w_reset;
 	const char *w_set;   /**< ATTR.LEVEL=W,... */
 	const char *w_prior; /**< log2 prior odds */
+	/* health */
+	uint64_t wait_s; /**< --wait: until SERVING, at most this long */
+	int quiet;	 /**< call_unary prints no error (asked again) */
 	/* bench */
 	const char *bench_method;
 	unsigned bench_clients;
