@@ -674,7 +674,8 @@ static int entities_conflict(const reconnu *e, const struct store_rec *rec,
 	uint32_t m = other->n_members < CHAIN_CHECK ? other->n_members
 						    : CHAIN_CHECK;
 	unsigned f = 0;
-	uint32_t gx = 0, gy = 0;
+	uint32_t gx = 0, gy = 0; /* records with a given name, each side */
+	int counted = 0;	  /* gy: other's side is counted once */
 	for (uint32_t i = 0; i < n; i++) {
 		const struct store_rec *x = store_get(e->store, ent->members[i]);
 		if (!x)
@@ -685,11 +686,12 @@ static int entities_conflict(const reconnu *e, const struct store_rec *rec,
 			    j == m ? rec : store_get(e->store, other->members[j]);
 			if (!y)
 				continue;
-			if (i == 0)
+			if (!counted)
 				gy += *y->given != 0;
 			f |= score_never_cmp(x, y) |
 			     score_given_cmp(e->nicknames, x, y);
 		}
+		counted = 1;
 	}
 	return ((f & SCORE_NEVER_DATE_CONFLICT) &&
 		!(f & SCORE_NEVER_DATE_AGREE)) ||
