@@ -596,14 +596,21 @@ class TestCli(Base):
         self.assertEqual(g.entity.given_name.value, "Given2999")
 
 
+def write_preload(name, source, n):
+    """A CSV of n plain records from source under ARGS.work, for --load:
+    big enough that the server is seen preloading. Returns its path."""
+    path = os.path.join(ARGS.work, name)
+    with open(path, "w") as f:
+        f.write("source,source_id,given_name,family_name,birth_date\n")
+        for i in range(n):
+            f.write("%s,%d,G%d,F%d,19%02d\n" % (source, i, i % 5000, i, i % 100))
+    return path
+
+
 class TestLifecycle(Base):
     def test_health_wait_while_preloading(self):
         """`reconnu health --wait` returns once the server is SERVING."""
-        path = os.path.join(ARGS.work, "preload-wait.csv")
-        with open(path, "w") as f:
-            f.write("source,source_id,given_name,family_name,birth_date\n")
-            for i in range(100000):
-                f.write("pw,%d,G%d,F%d,19%02d\n" % (i, i % 5000, i, i % 100))
+        path = write_preload("preload-wait.csv", "pw", 100000)
         srv = Server("preload-wait", ["--load", path])
         try:
             rc, out, _ = self.cli_at(srv, "health")
@@ -616,11 +623,7 @@ class TestLifecycle(Base):
             srv.stop()
 
     def test_unavailable_while_preloading(self):
-        path = os.path.join(ARGS.work, "preload.csv")
-        with open(path, "w") as f:
-            f.write("source,source_id,given_name,family_name,birth_date\n")
-            for i in range(150000):
-                f.write("pre,%d,G%d,F%d,19%02d\n" % (i, i % 5000, i, i % 100))
+        path = write_preload("preload.csv", "pre", 150000)
         srv = Server("preload", ["--load", path])
         try:
             seen_not_serving = seen_unavailable = False
