@@ -211,7 +211,8 @@ static double wt(const struct em_report *r, int a, int l)
 /* Levels are ordered by similarity, so must their weights be: exact >=
  * close >= far >= different (for the levels the attribute uses), a
  * nickname or an initial between exact and different; and a
- * disagreement must count against (at most EM_DIFFERENT_MAX bits). */
+ * disagreement must count against (at most EM_DIFFERENT_MAX_NAME bits for
+ * a name, EM_DIFFERENT_MAX for the rest). */
 static int plausible(const struct em_report *r, int a)
 {
 	static const int chain[] = {SCORE_EXACT, SCORE_CLOSE, SCORE_FAR,
@@ -233,8 +234,11 @@ static int plausible(const struct em_report *r, int a)
 		     (observed(r, a, SCORE_DIFFERENT) &&
 		      wt(r, a, side[i]) < wt(r, a, SCORE_DIFFERENT))))
 			return 0;
+	double most = a == SCORE_GIVEN || a == SCORE_FAMILY
+			  ? EM_DIFFERENT_MAX_NAME
+			  : EM_DIFFERENT_MAX;
 	return !observed(r, a, SCORE_DIFFERENT) ||
-	       wt(r, a, SCORE_DIFFERENT) <= EM_DIFFERENT_MAX;
+	       wt(r, a, SCORE_DIFFERENT) <= most;
 }
 
 int em_estimate(const struct em_input *in, struct score_model *model,

@@ -63,7 +63,8 @@ struct em_report {
  * Safeguard: the levels of an attribute are ordered by similarity, so
  * must their weights be (exact >= close >= far >= different, nickname,
  * initial and partial in between), and a disagreement must count against
- * (<= EM_DIFFERENT_MAX bits); an attribute whose estimate breaks that
+ * (<= EM_DIFFERENT_MAX_NAME bits for names, EM_DIFFERENT_MAX for the
+ * rest); an attribute whose estimate breaks that
  * keeps the default m, with the measured u (report->fallback). Writes
  * leaving its other fields as they were. Weights are bounded to
  * [EM_WEIGHT_MIN, EM_WEIGHT_MAX] so that a level never seen among random
@@ -75,10 +76,18 @@ int em_estimate(const struct em_input *in, struct score_model *model,
 		struct em_report *rep);
 
 #define EM_MIN_PAIRS 50
-/** A disagreement must weigh at most this much (bits): an estimate that
- *  finds disagreeing on an attribute nearly as common among matches as
- *  among non-matches has not learnt identity. */
-#define EM_DIFFERENT_MAX -3.5
+/** A disagreement on a name must weigh at most this much (bits): an
+ *  estimate that finds other names nearly as common among matches as
+ *  among non-matches has learnt households (one address, one family
+ *  name, several given names; a family name changed at marriage), and
+ *  two people of one household would then merge on their address. */
+#define EM_DIFFERENT_MAX_NAME -3.5
+/** A disagreement on any other attribute must weigh at most this much
+ *  (it must at least halve the odds). Dates, e-mails, phones and
+ *  addresses are keyed wrong or replaced by some sources, and people
+ *  hold several: a quarter of the matches disagreeing on a birth date is
+ *  what the data says, not a sign that EM went astray. */
+#define EM_DIFFERENT_MAX -1.0
 /** Posterior match mass an attribute needs in its training session for
  *  its m to be estimated (else its weights stay as they were). */
 #define EM_MIN_MASS 20.0

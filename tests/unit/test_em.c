@@ -121,6 +121,26 @@ int main(void)
 		log2(dm / rep.u[SCORE_CITY][SCORE_EXACT])) < 1e-9,
 	   "with the default m and the measured u");
 
+	/* a quarter of the matches disagreeing: a birth date keyed wrong by
+	 * some sources is kept (about -2 bits), the same share for a family
+	 * name is a household and falls back */
+	m_true[4][0] = 0.86, m_true[4][1] = 0.08, m_true[4][2] = 0.06;
+	m_true[2][0] = 0.65, m_true[2][1] = 0.10, m_true[2][2] = 0.25;
+	m_true[1][0] = 0.70, m_true[1][1] = 0.05, m_true[1][2] = 0.25;
+	rng = 88172645463325252ULL;
+	for (int i = 0; i < NR; i++)
+		draw(&rnd[i], 0, 1);
+	for (int i = 0; i < NB; i++)
+		draw(&blk[i], uniform() < 0.25, 4);
+	score_model_default(&mf);
+	is_int(em_estimate(&in, &mf, &rep), 0, "estimates a third time");
+	ok(rep.fallback == 1u << SCORE_FAMILY, "only the family name falls back");
+	ok(fabs(rep.m[SCORE_BIRTH][SCORE_DIFFERENT] - 0.25) < 0.03,
+	   "m of a disagreeing date recovered");
+	ok(mf.weight[SCORE_BIRTH][SCORE_DIFFERENT] > EM_DIFFERENT_MAX_NAME &&
+		   mf.weight[SCORE_BIRTH][SCORE_DIFFERENT] <= EM_DIFFERENT_MAX,
+	   "a date may disagree more cheaply than a name");
+
 	/* too little data: refused, model unchanged */
 	struct score_model m3 = before;
 	in.n_blocked = EM_MIN_PAIRS - 1;
