@@ -1458,7 +1458,16 @@ struct rpc_server *rpc_server_start(reconnu *engine,
 			? GRPC_SRM_PAYLOAD_NONE
 			: GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER,
 		    0);
-	s->shutdown_cq = grpc_completion_queue_create_for_next(NULL);
+	/* The shutdown queue is only ever waited on at shutdown: it must not
+	 * own a pollset, or the server hands it accepted connections in turn
+	 * with the workers' queues, and under a poller that polls each
+	 * pollset on its own ("poll") nobody would read those connections. */
+	grpc_completion_queue_attributes qa = {
+	    .version = 1,
+	    .cq_completion_type = GRPC_CQ_NEXT,
+	    .cq_polling_type = GRPC_CQ_NON_POLLING};
+	s->shutdown_cq = grpc_completion_queue_create(
+	    grpc_completion_queue_factory_lookup(&qa), &qa, NULL);
 	grpc_server_register_completion_queue(s->server, s->shutdown_cq, NULL);
 	for (unsigned i = 0; i < s->n_workers; i++) {
 		s->workers[i].s = s;

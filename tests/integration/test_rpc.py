@@ -188,6 +188,21 @@ class TestRpcs(Base):
         self.assertEqual(code_of(lambda: SERVER.health.Check(
             hpb.HealthCheckRequest(service="nope"), timeout=5)), grpc.StatusCode.NOT_FOUND)
 
+    def test_every_connection_is_served(self):
+        # each new connection is handed to one of the server's polling
+        # queues in turn: a queue nobody polls would leave every third
+        # one unanswered (the server's default poller polls per queue)
+        for i in range(8):
+            ch = grpc.insecure_channel(SERVER.addr, options=[
+                ("grpc.use_local_subchannel_pool", 1)])
+            try:
+                h = hpg.HealthStub(ch)
+                r = h.Check(hpb.HealthCheckRequest(), timeout=5)
+                self.assertEqual(r.status, hpb.HealthCheckResponse.SERVING,
+                                 "connection %d" % i)
+            finally:
+                ch.close()
+
     def test_unknown_method(self):
         watch = SERVER.channel.unary_stream(
             "/grpc.health.v1.Health/Watch",
