@@ -2111,12 +2111,19 @@ static int snap_load_lookahead(void *ctx, uint8_t kind, const void *pv,
 }
 
 /* After the last item, while the items are still mapped: the indexer
- * finishes the records handed to it. */
+ * finishes the records handed to it, and meanwhile this thread checks the
+ * graph it has restored (image_load_check_edges), which used to wait for
+ * the indexer with the other core idle. */
 static int snap_load_finish(void *ctx)
 {
 	struct snap_load *c = ctx;
+	indexer_hand_over(&c->idx);
+	int rc = c->version >= 2 && c->have_meta
+		     ? image_load_check_edges(&c->l, c->meta.id_limit)
+		     : 0;
 	c->finished = 1;
-	return indexer_finish(&c->idx);
+	int irc = indexer_finish(&c->idx);
+	return irc ? irc : rc;
 }
 
 /* After the last item of a version 2 snapshot: check that it holds

@@ -746,29 +746,34 @@ int graph_restore_reserve(struct graph *g, uint32_t rec_limit,
 	return 0;
 }
 
-int graph_restore_check(const struct graph *g, uint32_t rec_limit,
-			int (*has_rec)(void *ctx, uint32_t rec), void *ctx)
+int graph_restore_check_members(const struct graph *g, uint32_t rec_limit,
+				int (*has_rec)(void *ctx, uint32_t rec),
+				void *ctx)
+{
+	uint32_t lim = rec_limit > g->rec_cap ? g->rec_cap : rec_limit;
+	for (uint32_t r = lim; r < rec_limit; r++)
+		if (has_rec(ctx, r))
+			return -1;
+	for (uint32_t r = 0; r < lim; r++)
+		if ((has_rec(ctx, r) != 0) != (g->rec_ent[r] != NULL))
+			return -1;
+	return 0;
+}
+
+int graph_restore_check_edges(const struct graph *g, uint32_t rec_limit)
 {
 	uint32_t lim = rec_limit > g->rec_cap ? g->rec_cap : rec_limit;
 	for (uint32_t r = lim; r < g->rec_cap; r++)
 		if (g->rec_ent[r] || g->edges[r].n)
 			return -1;
-	for (uint32_t r = lim; r < rec_limit; r++)
-		if (has_rec(ctx, r))
-			return -1;
-	/* each edge twice, once from each end, between live records: live
-	 * records are marked in a bitmap first (a million records take 128
+	/* each edge twice, once from each end, between records in entities:
+	 * those are marked in a bitmap first (a million records take 128
 	 * KiB, which stays in the cache where the entity pointers it stands
 	 * for did not: the other ends are looked up at random) */
 	uint64_t *live = calloc((size_t)lim / 64 + 1, sizeof(*live));
+	for (uint32_t r = 0; r < lim && live; r++)
+		live[r / 64] |= (uint64_t)(g->rec_ent[r] != NULL) << (r % 64);
 	int rc = 0;
-	for (uint32_t r = 0; r < lim && !rc; r++) {
-		int there = has_rec(ctx, r) != 0;
-		if (there != (g->rec_ent[r] != NULL))
-			rc = -1;
-		if (live)
-			live[r / 64] |= (uint64_t)there << (r % 64);
-	}
 	uint64_t ends = 0;
 	for (uint32_t r = 0; r < lim && !rc; r++) {
 		const struct edge_list *l = &g->edges[r];
@@ -784,4 +789,12 @@ int graph_restore_check(const struct graph *g, uint32_t rec_limit,
 	if (rc)
 		return rc;
 	return ends == 2 * (g->n_edges + g->n_possible) ? 0 : -1;
+}
+
+int graph_restore_check(const struct graph *g, uint32_t rec_limit,
+			int (*has_rec)(void *ctx, uint32_t rec), void *ctx)
+{
+	return graph_restore_check_members(g, rec_limit, has_rec, ctx)
+		   ? -1
+		   : graph_restore_check_edges(g, rec_limit);
 }

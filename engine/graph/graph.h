@@ -133,10 +133,23 @@ int graph_restore_reserve(struct graph *g, uint32_t rec_limit,
 			  uint64_t n_entities, uint64_t n_aliases);
 /** After a restore: a record has an entity exactly when has_rec says it
  *  exists (none at or past rec_limit), every edge joins live records and
- *  every edge was restored from both ends.
+ *  every edge was restored from both ends: graph_restore_check_members
+ *  and graph_restore_check_edges.
  *  @retval 0, or -1 (the restored data does not hold together). */
 int graph_restore_check(const struct graph *g, uint32_t rec_limit,
 			int (*has_rec)(void *ctx, uint32_t rec), void *ctx);
+/** The first half of graph_restore_check: a record has an entity exactly
+ *  when has_rec says it exists (none at or past rec_limit).
+ *  @retval 0 or -1. */
+int graph_restore_check_members(const struct graph *g, uint32_t rec_limit,
+				int (*has_rec)(void *ctx, uint32_t rec),
+				void *ctx);
+/** The second half, on the graph alone: no record at or past rec_limit
+ *  has an entity or edges, every edge joins records that have an entity
+ *  and was restored from both ends. Reads nothing but the graph, so it
+ *  may run while another thread still stores the records.
+ *  @retval 0 or -1. */
+int graph_restore_check_edges(const struct graph *g, uint32_t rec_limit);
 
 /* ---- snapshot support: read view ------------------------------------ */
 /*

@@ -392,13 +392,22 @@ static int has_rec(void *ctx, uint32_t id)
 	return store_get(ctx, id) != NULL;
 }
 
+int image_load_check_edges(struct image_loader *l, uint32_t id_limit)
+{
+	if (graph_restore_check_edges(l->g, id_limit))
+		return -EBADMSG;
+	l->edges_checked = 1;
+	return 0;
+}
+
 int image_load_end(struct image_loader *l, uint32_t id_limit)
 {
 	free(l->edges);
 	l->edges = NULL;
 	l->cap = 0;
 	if (store_id_limit(l->st) > id_limit ||
-	    graph_restore_check(l->g, id_limit, has_rec, l->st))
+	    graph_restore_check_members(l->g, id_limit, has_rec, l->st) ||
+	    (!l->edges_checked && graph_restore_check_edges(l->g, id_limit)))
 		return -EBADMSG;
 	return 0;
 }

@@ -94,6 +94,7 @@ struct image_loader {
 	struct graph_edge *edges; /**< scratch */
 	uint32_t cap;
 	uint64_t records, entities;
+	int edges_checked; /**< image_load_check_edges passed */
 };
 
 /** Puts a record item back: the record in st at its id, its edge list in
@@ -126,6 +127,12 @@ int image_store_record(struct store *st, const struct image_rec *ir,
 		       struct store_rec *rec, uint64_t hash);
 /** Puts an entity item back. @retval 0, -EBADMSG, -ENOMEM. */
 int image_load_entity(struct image_loader *l, const void *p, uint32_t n);
+/** After the last item has been read, the graph's half of image_load_end
+ *  (edges from both ends, between records in entities): it reads only the
+ *  graph, so it may run while records are still being stored on another
+ *  thread; image_load_end then does not check it again.
+ *  @retval 0 or -EBADMSG. */
+int image_load_check_edges(struct image_loader *l, uint32_t id_limit);
 /** After the last item: records, entities and edges hold together (every
  *  record below id_limit in exactly one entity, edges from both ends).
  *  Frees the scratch. @retval 0 or -EBADMSG. */

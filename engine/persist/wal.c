@@ -1300,7 +1300,7 @@ static int wal_recover(struct wal *w, const struct wal_options *o,
 		       wal_replay_fn replay, void *ctx,
 		       struct wal_recovery *rec, char *err, size_t errcap)
 {
-	uint64_t *segs = NULL, *ztail = NULL,
+	uint64_t *segs = NULL, *ztail = NULL, *before = NULL,
 		 from = o->from_lsn ? o->from_lsn : 1;
 	size_t n = 0, keep;
 	struct rbuf r = {.fd = -1};
@@ -1313,8 +1313,11 @@ static int wal_recover(struct wal *w, const struct wal_options *o,
 	}
 	/* Pass 1: find the end of the usable log. ztail[i]: where segment i's
 	 * preallocated zero tail starts (0: none), trimmed once pass 1 has
-	 * accepted the log. */
-	if (n && !(ztail = calloc(n, sizeof(*ztail)))) {
+	 * accepted the log. before[i]: frames of segment i when all of them
+	 * are older than from and the segment is clean (pass 2 need not read
+	 * it again: a snapshot covers it), else UINT64_MAX. */
+	if (n && (!(ztail = calloc(n, sizeof(*ztail))) ||
+		  !(before = malloc(n * sizeof(*before))))) {
 		rc = -ENOMEM;
 		fmt(err, errcap, "out of memory");
 		goto out;
@@ -1373,6 +1376,10 @@ static int wal_recover(struct wal *w, const struct wal_options *o,
 			fmt(why, sizeof(why), "%s: offset %" PRIu64 ": %s",
 			    path, rep.valid_end, rep.reason);
 		}
+		before[keep] =
+		    !rep.damage && (!rep.frames || rep.last_lsn < from)
+			? rep.frames
+			: UINT64_MAX;
 		if (cut) {
 			cut_off = rep.valid_end;
 			rec->cut_bytes = rep.size - rep.valid_end;
@@ -1441,8 +1448,25 @@ static int wal_recover(struct wal *w, const struct wal_options *o,
 			fmt(err, errcap, "%s: %s", path, strerror(-rc));
 			goto out;
 		}
+		if (before[i] != UINT64_MAX) { /* nothing to replay */
+			if (before[i]) {
+				rec->first_lsn =
+				    rec->first_lsn ? rec->first_lsn : segs[i];
+				rec->last_lsn = segs[i] + before[i] - 1;
+				rec->frames += before[i];
+			}
+			rc = fdatasync(r.fd) ? -errno : 0;
+			close(r.fd);
+			r.fd = -1;
+			if (rc) {
+				fmt(err, errcap, "%s: %s", path, strerror(-rc));
+				goto out;
+			}
+			rec->segments++;
+			continue;
+		}
 		r.len = 0;
-		uint64_t before = rec->frames;
+		uint64_t found = rec->frames;
 		rc = seg_scan(&r, w->max_frame, replay_frame, &rc_ctx, &rep);
 		/* Recovered bytes may sit unsynced in the page cache (a crash
 		 * in batch/none mode): make them durable before new frames
@@ -1456,7 +1480,7 @@ static int wal_recover(struct wal *w, const struct wal_options *o,
 			    path, rec->last_lsn + 1);
 			goto out;
 		}
-		if (rep.damage || rec->frames - before != rep.frames) {
+		if (rep.damage || rec->frames - found != rep.frames) {
 			rc = -EIO;
 			fmt(err, errcap, "%s: changed during recovery", path);
 			goto out;
@@ -1483,6 +1507,7 @@ static int wal_recover(struct wal *w, const struct wal_options *o,
 io_fail:
 	fmt(err, errcap, "%s: cutting damaged log: %s", path, strerror(-rc));
 out:
+	free(before);
 	free(ztail);
 	free(segs);
 	free(r.p);

@@ -203,6 +203,10 @@ static void test_restore(void)
 	       "the restored graph holds together");
 	is_int(graph_restore_check(g, 4, live_below, &(uint32_t){4}), -1,
 	       "a live record without an entity: refused");
+	ok(graph_restore_check_members(g, 4, live_below, &(uint32_t){4}) ==
+		   -1 &&
+	       graph_restore_check_edges(g, 4) == 0,
+	   "... by the members' half, not by the graph's");
 	lim = 1;
 	is_int(graph_restore_check(g, 3, live_below, &lim), -1,
 	       "an entity on a record that is not there: refused");
@@ -229,6 +233,9 @@ static void test_restore(void)
 	lim = 2;
 	is_int(graph_restore_check(g, 2, live_below, &lim), -1,
 	       "refused: the other end is missing");
+	ok(graph_restore_check_members(g, 2, live_below, &lim) == 0 &&
+	       graph_restore_check_edges(g, 2) == -1,
+	   "... by the graph's half, which needs no store");
 	graph_delete(g);
 	/* an edge to a record that is not there */
 	g = graph_new();
@@ -240,6 +247,8 @@ static void test_restore(void)
 	   "an edge to record 2");
 	is_int(graph_restore_check(g, 3, live_below, &lim), -1,
 	       "refused: record 2 is not there");
+	is_int(graph_restore_check_edges(g, 3), -1,
+	       "... also by the graph's half: record 2 is in no entity");
 	graph_delete(g);
 }
 

@@ -19,6 +19,7 @@
 #include "arena.h"
 #include "graph.h"
 #include "image.h"
+#include "le.h"
 #include "op.h"
 #include "reconnu.h"
 #include "snapshot.h"
@@ -704,6 +705,70 @@ static void test_engine_reload(void)
 	rm_rf(dir);
 }
 
+/* Copies a snapshot's items to a writer, the first record item with
+ * edges losing its last one: an edge then restored from one end only. */
+struct one_sided {
+	struct snap_writer *w;
+	int dropped;
+};
+
+static int copy_drop_edge(void *ctx, uint8_t kind, const void *pv, uint32_t n)
+{
+	struct one_sided *c = ctx;
+	const uint8_t *p = pv;
+	uint32_t ne = n >= 24 ? le_get32(p + 20) : 0;
+	if (c->dropped || kind != IMAGE_RECORD || !ne)
+		return snap_put(c->w, kind, p, n);
+	uint8_t *q = malloc(n);
+	uint32_t keep = 24 + 9 * (ne - 1);
+	memcpy(q, p, keep);
+	le_put32(q + 20, ne - 1);
+	memcpy(q + keep, p + keep + 9, n - keep - 9);
+	int rc = snap_put(c->w, kind, q, n - 9);
+	free(q);
+	c->dropped = 1;
+	return rc;
+}
+
+/* A snapshot whose checksum is right but whose edges do not hold together
+ * is refused as unreadable (the graph is checked while the last records
+ * are still being stored). */
+static void test_engine_bad_graph(void)
+{
+	char dir[300], sdir[600];
+	snprintf(dir, sizeof(dir), "%s/reconnu-snapbad-XXXXXX", P_tmpdir);
+	ok(mkdtemp(dir) != NULL, "temp data dir");
+	reconnu_storage st = {.dir = dir, .sync = RECONNU_SYNC_NONE};
+	reconnu *r = NULL;
+	reconnu_recovery info;
+	reconnu_snapshot_info si;
+	is_int(reconnu_open_storage(NULL, &st, &r, &info), 0, "open storage");
+	write_bulk(r);
+	for (int i = 0; i < 600; i++)
+		write_op(r, i);
+	reconnu_stats s0;
+	reconnu_get_stats(r, &s0);
+	ok(s0.edges > 0, "records joined by edges");
+	is_int(reconnu_snapshot(r, &si), 0, "snapshot");
+	reconnu_close(r);
+	snprintf(sdir, sizeof(sdir), "%s/snapshots", dir);
+	uint64_t lsn;
+	is_int(snap_list(sdir, &lsn, 1), 1, "one snapshot");
+	struct one_sided c = {0};
+	uint32_t version;
+	is_int(snap_writer_open(sdir, lsn, &c.w), 0, "rewrite it");
+	is_int(snap_read(sdir, lsn, &version, copy_drop_edge, NULL, &c), 0,
+	       "items copied");
+	is_int(snap_writer_commit(c.w), 0, "rewritten, checksum right");
+	ok(c.dropped, "one end of an edge dropped");
+	int rc = reconnu_open_storage(NULL, &st, &r, &info);
+	ok(rc == RECONNU_EIO && strstr(reconnu_last_error(), "unreadable data"),
+	   "a graph that does not hold together: refused as unreadable");
+	if (!rc)
+		reconnu_close(r);
+	rm_rf(dir);
+}
+
 /* Writes meanwhile: a snapshot is the state when it began. */
 struct during {
 	reconnu *r;
@@ -1071,6 +1136,7 @@ int main(void)
 	test_record_image();
 	test_read_view();
 	test_engine_reload();
+	test_engine_bad_graph();
 	test_writes_during_snapshot();
 	test_reader();
 	test_formats();
