@@ -301,6 +301,13 @@ static struct kstr ks(const char *s)
 	return (struct kstr){s, s ? strlen(s) : 0};
 }
 
+/* Keys carry their use in the top bit. A rescue key is probed only to
+ * propose candidates from a narrow list, and skipped when its list is
+ * longer: it finds the twin that typos hid from every other key (a name
+ * and the birth year) without adding work where the list is a crowd
+ * (a common name's year among a million records). */
+#define KEY_RESCUE (UINT64_C(1) << 63)
+
 /* Adds the key kind + "a" (b.s NULL) or kind + "a|b" unless a is absent
  * or empty, b is empty, or the key would not fit 511 bytes; a key already
  * there (e.g. given name = family name) is not added twice. */
@@ -323,6 +330,9 @@ static void key_add(uint64_t *keys, size_t *n, char kind, struct kstr a,
 		memcpy(buf + a.n + 1, b.s, b.n);
 		k = block_key(kind, buf, a.n + 1 + b.n);
 	}
+	k &= ~KEY_RESCUE;
+	if (!k)
+		k = 1;
 	for (size_t i = 0; i < *n; i++)
 		if (keys[i] == k)
 			return;
@@ -330,6 +340,16 @@ static void key_add(uint64_t *keys, size_t *n, char kind, struct kstr a,
 }
 
 static const struct kstr NONE = {NULL, 0};
+
+/* key_add, then marks the key added as a rescue key. */
+static void key_add_rescue(uint64_t *keys, size_t *n, char kind,
+			   struct kstr a, struct kstr b)
+{
+	size_t before = *n;
+	key_add(keys, n, kind, a, b);
+	if (*n > before)
+		keys[*n - 1] |= KEY_RESCUE;
+}
 
 /* The blocking keys of a record, most specific first. */
 static size_t rec_keys(const struct store_rec *r, uint64_t *keys)
@@ -356,6 +376,14 @@ static size_t rec_keys(const struct store_rec *r, uint64_t *keys)
 	 * given name filed as the family name still meets its twin */
 	key_add(keys, &n, 'a', family, dob);
 	key_add(keys, &n, 'a', given, dob);
+	/* either name with the birth year, rescue keys: survive a typo in
+	 * the other name and another in the month or day */
+	if (r->birth.year > 0 && r->birth.year <= 9999) {
+		char yb[8];
+		key_digits(yb, r->birth.year, 4);
+		key_add_rescue(keys, &n, 'k', family, (struct kstr){yb, 4});
+		key_add_rescue(keys, &n, 'k', given, (struct kstr){yb, 4});
+	}
 	/* the birth date alone: some thirty records a day among a million,
 	 * a narrow list that survives typos in every name */
 	key_add(keys, &n, 'b', dob, NONE);
@@ -529,7 +557,8 @@ static size_t candidates(const reconnu *e, const struct store_rec *r,
 	for (size_t k = 0; k < nk; k++) {
 		const uint32_t *ids;
 		size_t m;
-		if (block_index_probe(e->index, keys[k], &ids, &m) == 0 && m) {
+		if (block_index_probe(e->index, keys[k], &ids, &m) == 0 && m &&
+		    (!(keys[k] & KEY_RESCUE) || m <= NARROW)) {
 			lists[np++] = (struct plist){ids, m};
 			/* the lists are read below, after all the probes: their
 			 * first lines (a narrow list whole) load meanwhile */

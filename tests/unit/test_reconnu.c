@@ -875,6 +875,27 @@ static void test_noisy_dates(void)
 	reconnu_close(r);
 }
 
+/* Two typos at once: one in the family name, which changes its phonetic
+ * code, one in the day of birth. No key of the name pair or of the full
+ * date is shared; the given name with the birth year (a rescue key)
+ * still brings the twin in as a candidate. */
+static void test_two_typos(void)
+{
+	reconnu *r = open_default();
+	reconnu_record a = person("c", "a", "Anneliese", "Schmitt",
+				  "1947-08-24", NULL, NULL);
+	reconnu_record b = person("c", "b", "Anneliese", "Schmidtt",
+				  "1947-08-27", NULL, NULL);
+	reconnu_upsert(r, &a, NULL);
+	reconnu_upsert_result res;
+	is_int(reconnu_upsert(r, &b, &res), 0, "the twin");
+	/* two records alone: no name is rarer than another yet, so the
+	 * pair is one to review rather than a match */
+	ok(res.decision != RECONNU_NO_MATCH && res.probability > 0.9,
+	   "a family-name typo and a day typo: the twin is a candidate");
+	reconnu_close(r);
+}
+
 /* A household: Junho and Eunji Shin share an email. A record with the
  * email and no given name links to both; each has two records with a
  * given name and none agrees across them, so they stay two people. One
@@ -1062,6 +1083,7 @@ int main(void)
 	test_snapshots();
 	test_anti_chaining();
 	test_noisy_dates();
+	test_two_typos();
 	test_household();
 	test_weights();
 	return unit_done();
