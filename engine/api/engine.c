@@ -301,11 +301,13 @@ static struct kstr ks(const char *s)
 	return (struct kstr){s, s ? strlen(s) : 0};
 }
 
-/* Keys carry their use in the top bit. A rescue key is probed only to
- * propose candidates from a narrow list, and skipped when its list is
- * longer: it finds the twin that typos hid from every other key (a name
- * and the birth year) without adding work where the list is a crowd
- * (a common name's year among a million records). */
+/* Keys carry their use in the top bit. A rescue key proposes
+ * candidates only from a narrow list, and only when the record's other
+ * narrow lists proposed fewer than FILL; it adds no evidence otherwise.
+ * It finds the twin that typos hid from every other key (a name and the
+ * birth year) without adding work where the other keys already found
+ * enough, or where its list is a crowd (a common name's year among a
+ * million records). */
 #define KEY_RESCUE (UINT64_C(1) << 63)
 
 /* Adds the key kind + "a" (b.s NULL) or kind + "a|b" unless a is absent
@@ -552,19 +554,24 @@ static size_t candidates(const reconnu *e, const struct store_rec *r,
 			 const uint64_t *keys, size_t nk, uint32_t *out,
 			 size_t cap)
 {
-	size_t np = 0;
-	struct plist lists[MAX_KEYS];
+	size_t np = 0, nr = 0;
+	struct plist lists[MAX_KEYS], rescue[MAX_KEYS];
 	for (size_t k = 0; k < nk; k++) {
 		const uint32_t *ids;
 		size_t m;
-		if (block_index_probe(e->index, keys[k], &ids, &m) == 0 && m &&
-		    (!(keys[k] & KEY_RESCUE) || m <= NARROW)) {
+		if (block_index_probe(e->index, keys[k], &ids, &m) || !m)
+			continue;
+		if (keys[k] & KEY_RESCUE) {
+			if (m <= NARROW)
+				rescue[nr++] = (struct plist){ids, m};
+			else
+				continue;
+		} else {
 			lists[np++] = (struct plist){ids, m};
-			/* the lists are read below, after all the probes: their
-			 * first lines (a narrow list whole) load meanwhile */
-			prefetch_range(ids, (m < NARROW ? m : NARROW) *
-						sizeof(*ids));
 		}
+		/* the lists are read below, after all the probes: their
+		 * first lines (a narrow list whole) load meanwhile */
+		prefetch_range(ids, (m < NARROW ? m : NARROW) * sizeof(*ids));
 	}
 	qsort(lists, np, sizeof(*lists), cmp_plist);
 
@@ -575,14 +582,21 @@ static size_t candidates(const reconnu *e, const struct store_rec *r,
 	static _Thread_local uint16_t at[CAND_SET];	 /* index → hash */
 	size_t n = 0, limit = CAND_SET / 2;
 	size_t k = 0;
-	for (int broad = 0; broad < 2; broad++) {
-		for (; k < np; k++) {
-			if (!broad && lists[k].n > NARROW)
+	/* phases: the narrow lists; then, while fewer than FILL were
+	 * proposed, the rescue lists whole and medium lists up to FILL */
+	for (int phase = 0; phase < 3; phase++) {
+		int broad = phase == 2;
+		struct plist *from = phase == 1 ? rescue : lists;
+		size_t j = phase == 1 ? 0 : k, end = phase == 1 ? nr : np;
+		if (phase == 1 && n >= FILL)
+			continue;
+		for (; j < end; j++) {
+			if (phase == 0 && from[j].n > NARROW)
 				break;
-			if (broad && (n >= FILL || lists[k].n > MEDIUM))
+			if (broad && (n >= FILL || from[j].n > MEDIUM))
 				break;
-			for (size_t i = 0; i < lists[k].n && n < limit; i++) {
-				uint32_t id = lists[k].ids[i];
+			for (size_t i = 0; i < from[j].n && n < limit; i++) {
+				uint32_t id = from[j].ids[i];
 				if (id == r->id)
 					continue;
 				size_t h = (id * 2654435761u) & (CAND_SET - 1);
@@ -599,6 +613,8 @@ static size_t candidates(const reconnu *e, const struct store_rec *r,
 					break;
 			}
 		}
+		if (phase != 1)
+			k = j;
 	}
 	/* remaining broad lists: evidence for the proposed candidates only,
 	 * counted in one merge per list over the ids in ascending order */
