@@ -624,18 +624,27 @@ static void rm_rf(const char *dir)
 		printf("# could not remove %s\n", dir);
 }
 
+/* Opens an engine on st (a fresh data folder) and writes the bulk load
+ * and ops of write_op's history into it. The caller closes it. */
+static reconnu *open_with_history(const reconnu_storage *st, int ops)
+{
+	reconnu *r = NULL;
+	reconnu_recovery info;
+	is_int(reconnu_open_storage(NULL, st, &r, &info), 0, "open storage");
+	write_bulk(r);
+	for (int i = 0; i < ops; i++)
+		write_op(r, i);
+	return r;
+}
+
 static void test_engine_reload(void)
 {
 	char dir[] = "/tmp/reconnu-snapv2-XXXXXX";
 	ok(mkdtemp(dir) != NULL, "temp data dir");
 	reconnu_storage st = {.dir = dir, .sync = RECONNU_SYNC_NONE};
-	reconnu *r = NULL;
 	reconnu_recovery info;
 	reconnu_snapshot_info si;
-	is_int(reconnu_open_storage(NULL, &st, &r, &info), 0, "open storage");
-	write_bulk(r);
-	for (int i = 0; i < 1500; i++)
-		write_op(r, i);
+	reconnu *r = open_with_history(&st, 1500);
 	char *before = engine_state(r);
 	reconnu_stats s0;
 	reconnu_get_stats(r, &s0);
@@ -739,13 +748,9 @@ static void test_engine_bad_graph(void)
 	snprintf(dir, sizeof(dir), "%s/reconnu-snapbad-XXXXXX", P_tmpdir);
 	ok(mkdtemp(dir) != NULL, "temp data dir");
 	reconnu_storage st = {.dir = dir, .sync = RECONNU_SYNC_NONE};
-	reconnu *r = NULL;
 	reconnu_recovery info;
 	reconnu_snapshot_info si;
-	is_int(reconnu_open_storage(NULL, &st, &r, &info), 0, "open storage");
-	write_bulk(r);
-	for (int i = 0; i < 600; i++)
-		write_op(r, i);
+	reconnu *r = open_with_history(&st, 600);
 	reconnu_stats s0;
 	reconnu_get_stats(r, &s0);
 	ok(s0.edges > 0, "records joined by edges");
